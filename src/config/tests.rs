@@ -1,0 +1,189 @@
+use std::path::Path;
+
+use super::*;
+
+const MINIMAL: &str = "[component]\njid = \"mix.localhost\"\nsecret = \"s3cret\"\n";
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(Path::new("/etc/mixgate/config.toml"), text, None)
+}
+
+fn err_text(text: &str) -> String {
+    parse(text).expect_err("should fail").to_string()
+}
+
+#[test]
+fn minimal_file_gets_the_defaults() {
+    let c = parse(MINIMAL).expect("valid");
+    assert_eq!(c.component.jid.as_str(), "mix.localhost");
+    assert_eq!(
+        (c.component.host.as_str(), c.component.port),
+        ("127.0.0.1", 5347)
+    );
+    assert_eq!(c.component.ping_to.as_str(), "localhost");
+    assert_eq!(c.storage.path, Path::new("/etc/mixgate/mixgate.db"));
+    assert_eq!(c.log.level, "info");
+    assert!(!c.log.xml_trace);
+}
+
+#[test]
+fn the_example_file_parses_and_documents_every_key() {
+    let text = include_str!("../../config.example.toml");
+    // The example points at a secret file that exists only on a real install,
+    // so validate it with the secret supplied inline instead.
+    let text_here = text.replace(
+        "secret_file = \"/etc/mixgate/component.secret\"",
+        "secret = \"example\"",
+    );
+    assert_ne!(
+        text, text_here,
+        "the example's secret_file line changed; update this test"
+    );
+    let c = Config::from_toml(Path::new("config.example.toml"), &text_here, None)
+        .expect("example parses");
+    assert_eq!(c.component.jid.as_str(), "mix.example.org");
+    // Every key the parser knows must appear in the example, commented or not.
+    for key in [
+        "jid",
+        "server",
+        "secret",
+        "secret_file",
+        "ping_to",
+        "ping_interval",
+        "connect_timeout",
+        "read_timeout",
+        "queue",
+        "path",
+        "level",
+        "xml_trace",
+    ] {
+        assert!(
+            text.contains(&format!("{key} =")),
+            "config.example.toml does not document {key}"
+        );
+    }
+}
+
+#[test]
+fn unknown_key_names_the_key_and_line() {
+    let e = err_text("[component]\njid = \"mix.localhost\"\nsecret = \"x\"\nsecrt = \"y\"\n");
+    assert!(e.contains("line 4"), "{e}");
+    assert!(e.contains("secrt"), "{e}");
+}
+
+#[test]
+fn unknown_table_is_refused() {
+    let e = err_text("[componnet]\njid = \"mix.localhost\"\n");
+    assert!(e.contains("componnet"), "{e}");
+}
+
+#[test]
+fn invalid_toml_says_where() {
+    let e = err_text("[component\njid = \"x\"\n");
+    assert!(e.contains("line 1"), "{e}");
+}
+
+#[test]
+fn missing_jid_names_the_key() {
+    let e = err_text("[component]\nsecret = \"x\"\n");
+    assert!(e.contains("component.jid") && e.contains("missing"), "{e}");
+    let e = err_text("");
+    assert!(e.contains("component.jid"), "{e}");
+}
+
+#[test]
+fn bad_jid_names_key_and_line() {
+    let e = err_text("[component]\nsecret = \"x\"\njid = \"mix@@bad\"\n");
+    assert!(
+        e.contains("component.jid") && e.contains("line 3") && e.contains("not a valid JID"),
+        "{e}"
+    );
+    let e = err_text("[component]\nsecret = \"x\"\njid = \"user@mix.localhost\"\n");
+    assert!(e.contains("bare domain"), "{e}");
+}
+
+#[test]
+fn bad_port_names_key_and_line() {
+    for server in [
+        "127.0.0.1:http",
+        "127.0.0.1:70000",
+        "127.0.0.1:0",
+        "127.0.0.1",
+    ] {
+        let e = err_text(&format!("{MINIMAL}server = \"{server}\"\n"));
+        assert!(
+            e.contains("component.server") && e.contains("line 4"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_secret_file_names_the_file() {
+    let e = err_text(
+        "[component]\njid = \"mix.localhost\"\nsecret_file = \"/nonexistent/mixgate-secret\"\n",
+    );
+    assert!(
+        e.contains("component.secret_file") && e.contains("/nonexistent/mixgate-secret"),
+        "{e}"
+    );
+}
+
+#[test]
+fn secret_file_is_read_trimmed_and_mode_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("secret");
+    std::fs::write(&file, "  from-file\n").expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let text = "[component]\njid = \"mix.localhost\"\nsecret_file = \"secret\"\n";
+    let c = Config::from_toml(&dir.path().join("config.toml"), text, None).expect("valid");
+    assert_eq!(c.component.secret.expose(), "from-file");
+    #[cfg(unix)]
+    assert!(
+        c.warnings.iter().any(|w| w.contains("chmod 600")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn secret_sources() {
+    let text = "[component]\njid = \"mix.localhost\"\n";
+    let c = Config::from_toml(Path::new("c.toml"), text, Some("from-env".into())).expect("env");
+    assert_eq!(
+        (c.component.secret.expose(), &c.component.secret_source),
+        ("from-env", &SecretSource::Env)
+    );
+    let e = err_text(text);
+    assert!(e.contains("MIXGATE_COMPONENT_SECRET"), "{e}");
+    let e = err_text("[component]\njid = \"mix.localhost\"\nsecret = \"a\"\nsecret_file = \"b\"\n");
+    assert!(e.contains("not both"), "{e}");
+}
+
+#[test]
+fn render_redacts_the_secret() {
+    let c = parse(MINIMAL).expect("valid");
+    let out = c.render();
+    assert!(!out.contains("s3cret"), "{out}");
+    assert!(
+        out.contains("<redacted>") && out.contains("mix.localhost"),
+        "{out}"
+    );
+}
+
+#[test]
+fn durations_are_checked() {
+    let e = err_text(&format!("{MINIMAL}ping_interval = \"soon\"\n"));
+    assert!(
+        e.contains("component.ping_interval") && e.contains("line 4"),
+        "{e}"
+    );
+    let e = err_text(&format!(
+        "{MINIMAL}ping_interval = \"2m\"\nread_timeout = \"1m\"\n"
+    ));
+    assert!(e.contains("component.read_timeout"), "{e}");
+}

@@ -1,0 +1,153 @@
+//! The one writer of the component socket, fed through a bounded queue.
+//!
+//! Every outgoing stanza goes through [`Outbox`]. A single task per
+//! connection drains the queue, renders what it takes into one buffer and
+//! writes it with one `write_all`: one syscall for many stanzas under load,
+//! and no lock around the socket. The queue is bounded, so when the server
+//! stops reading, senders wait instead of growing memory (STYLE.md §9).
+//! [`Outgoing::Bytes`] lets callers hand over stanzas they rendered once
+//! (fan-out copies), skipping the serialiser here.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use minidom::Element;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Where rendered XML is logged when `xml_trace` is on.
+pub const XML_TRACE_TARGET: &str = "mixgate::xml";
+
+/// The most bytes gathered into one write.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// One item for the socket.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A stanza to serialise.
+    Element(Element),
+    /// A stanza already rendered as XML in the stream's namespace.
+    Bytes(Bytes),
+}
+
+/// A cheap, cloneable handle to the writer queue. It outlives connections:
+/// stanzas queued while the link is down go out once it is back.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outgoing>,
+}
+
+/// The receiving end, handed from one connection's writer to the next.
+pub type Queue = Arc<Mutex<mpsc::Receiver<Outgoing>>>;
+
+/// A new queue with room for `capacity` stanzas.
+pub fn queue(capacity: usize) -> (Outbox, Queue) {
+    let (tx, rx) = mpsc::channel(capacity);
+    (Outbox { tx }, Arc::new(Mutex::new(rx)))
+}
+
+/// The queue's receiver is gone: mixgate is shutting down.
+#[derive(Debug, thiserror::Error)]
+#[error("the component link is shut down")]
+pub struct Closed;
+
+impl Outbox {
+    /// Queues a stanza, waiting while the queue is full.
+    pub async fn send(&self, el: Element) -> Result<(), Closed> {
+        self.tx
+            .send(Outgoing::Element(el))
+            .await
+            .map_err(|_| Closed)
+    }
+
+    /// Queues a pre-rendered stanza, waiting while the queue is full.
+    pub async fn send_bytes(&self, bytes: Bytes) -> Result<(), Closed> {
+        self.tx
+            .send(Outgoing::Bytes(bytes))
+            .await
+            .map_err(|_| Closed)
+    }
+
+    /// Stanzas currently waiting (for metrics and tests).
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+}
+
+/// How the writer ended.
+#[derive(Debug)]
+pub(super) enum WriterEnd {
+    /// Asked to close: the queue was drained and `</stream:stream>` sent.
+    Closed,
+    /// Writing failed; the link is dead.
+    Failed(std::io::Error),
+}
+
+/// Runs the writer for one connection until `close` is cancelled (then
+/// drains, sends the stream footer and shuts the socket's write side) or a
+/// write fails.
+pub(super) async fn run(
+    mut sock: OwnedWriteHalf,
+    queue: Queue,
+    close: CancellationToken,
+    xml_trace: bool,
+) -> WriterEnd {
+    let mut rx = queue.lock().await;
+    let mut buf = Vec::with_capacity(BATCH_BYTES);
+    loop {
+        let first = tokio::select! {
+            biased;
+            item = rx.recv() => item,
+            () = close.cancelled() => break,
+        };
+        let Some(first) = first else { break };
+        buf.clear();
+        render(first, &mut buf, xml_trace);
+        while buf.len() < BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(item) => render(item, &mut buf, xml_trace),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = sock.write_all(&buf).await {
+            return WriterEnd::Failed(e);
+        }
+    }
+    // Closing: what is already queued still goes out, then the footer.
+    buf.clear();
+    while let Ok(item) = rx.try_recv() {
+        render(item, &mut buf, xml_trace);
+    }
+    buf.extend_from_slice(b"</stream:stream>");
+    let res = async {
+        sock.write_all(&buf).await?;
+        sock.flush().await?;
+        sock.shutdown().await
+    }
+    .await;
+    match res {
+        Ok(()) => WriterEnd::Closed,
+        Err(e) => WriterEnd::Failed(e),
+    }
+}
+
+fn render(item: Outgoing, buf: &mut Vec<u8>, xml_trace: bool) {
+    let start = buf.len();
+    match item {
+        Outgoing::Bytes(b) => buf.extend_from_slice(&b),
+        Outgoing::Element(el) => {
+            if let Err(e) = el.write_to(buf) {
+                // Elements we build are always serialisable; if one is not,
+                // drop it whole rather than send half a stanza.
+                buf.truncate(start);
+                tracing::error!(error = %e, "could not serialise an outgoing stanza; dropped it");
+                return;
+            }
+        }
+    }
+    if xml_trace {
+        tracing::trace!(target: XML_TRACE_TARGET, "SEND {}", String::from_utf8_lossy(&buf[start..]));
+    }
+}

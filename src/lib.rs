@@ -9,9 +9,28 @@
 //! - [`router`]: turns each received element into a typed request, hands it to
 //!   the service that owns its address, and turns handler errors into
 //!   `<error/>` replies.
+//! - [`logging`]: the log filter, which keeps raw XML (and so invitation
+//!   tokens) out of the log unless `xml_trace` is on.
+//!
+//! The binary (`src/main.rs`) only parses the command line, installs the
+//! log subscriber and signal handlers, and calls [`run`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod component;
 pub mod config;
+pub mod logging;
 pub mod router;
+
+use tokio_util::sync::CancellationToken;
+
+/// Serves until `shutdown` is cancelled, then closes the stream cleanly.
+pub async fn run(config: config::Config, shutdown: CancellationToken) {
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let settings = component::LinkSettings::from_config(&config.component, config.log.xml_trace);
+    let (outbox, queue) = component::queue(config.component.queue);
+    let router = router::Router::new(config.component.jid.clone());
+    component::run(settings, router, outbox, queue, shutdown).await;
+}

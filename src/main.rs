@@ -1,1 +1,142 @@
-fn main() {}
+//! The `mixgate` binary: command line, log subscriber, signals. Everything
+//! else lives in the library.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use mixgate::config::Config;
+
+/// A MIX channel service (XEP-0369) with invitations (XEP-0407), run as an
+/// external component (XEP-0114) of your Prosody or ejabberd server.
+#[derive(Debug, Parser)]
+#[command(name = "mixgate", version, about, long_about = None, after_help = "Start with `mixgate check-config --config /etc/mixgate/config.toml`, then `mixgate run`. The README explains the server side.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Connect to the XMPP server and serve channels until SIGINT or SIGTERM.
+    Run {
+        /// The config file.
+        #[arg(long, short, env = "MIXGATE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate a config file and print the effective settings, secrets redacted.
+    CheckConfig {
+        /// The config file.
+        #[arg(long, short, env = "MIXGATE_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+/// How long a clean shutdown may take before the process exits anyway.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(8);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Run { config } => run(&config),
+    }
+}
+
+fn load(path: &std::path::Path) -> Option<Config> {
+    match Config::load(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("mixgate: {e}");
+            None
+        }
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let Some(config) = load(path) else {
+        return ExitCode::from(2);
+    };
+    print!("{}", config.render());
+    for w in &config.warnings {
+        println!("# warning: {w}");
+    }
+    println!("# {} is valid", path.display());
+    ExitCode::SUCCESS
+}
+
+fn run(path: &std::path::Path) -> ExitCode {
+    let Some(config) = load(path) else {
+        return ExitCode::from(2);
+    };
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = mixgate::logging::filter_directives(
+        &config.log.level,
+        rust_log.as_deref(),
+        config.log.xml_trace,
+    );
+    let filter = match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "mixgate: {}: log.level: '{}' is not a valid log filter: {e}",
+                path.display(),
+                config.log.level
+            );
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mixgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let service = tokio::spawn(mixgate::run(config, shutdown.clone()));
+        if let Err(e) = wait_for_signal().await {
+            tracing::error!("cannot listen for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+        match tokio::time::timeout(SHUTDOWN_LIMIT, service).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(_) => {
+                tracing::warn!("shutdown took longer than {SHUTDOWN_LIMIT:?}; exiting anyway");
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

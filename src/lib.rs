@@ -9,9 +9,12 @@
 //! - [`router`]: turns each received element into a typed request, hands it to
 //!   the service that owns its address, and turns handler errors into
 //!   `<error/>` replies.
+//! - [`xml`]: our own xso types for the MIX wire elements (XEP-0369, -0405,
+//!   -0407), since xmpp-parsers dropped its MIX module. Pure data, no I/O.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod component;
 pub mod config;
 pub mod router;
+pub mod xml;

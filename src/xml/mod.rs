@@ -33,9 +33,11 @@
 //! examples (e.g. `<subscribe/>`s before `<nick>` in a join).
 
 pub mod id;
+pub mod misc;
 pub mod node;
 
 pub use self::id::{ChannelName, InvalidParticipantId, ParticipantId};
+pub use self::misc::{AckValue, Invitation, InvitationAck, InvitationToken, Invite};
 pub use self::node::{Node, Subscribe, Unsubscribe};
 
 /// MIX-CORE element namespace and disco feature (XEP-0369 §1 table, §6.1).

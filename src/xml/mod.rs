@@ -32,10 +32,12 @@
 //! Element order on output is fixed by field order and follows the XEP
 //! examples (e.g. `<subscribe/>`s before `<nick>` in a join).
 
+pub mod core;
 pub mod id;
 pub mod misc;
 pub mod node;
 
+pub use self::core::{Create, Destroy, Join, Leave, Mix, Participant, SetNick, UpdateSubscription};
 pub use self::id::{ChannelName, InvalidParticipantId, ParticipantId};
 pub use self::misc::{AckValue, Invitation, InvitationAck, InvitationToken, Invite};
 pub use self::node::{Node, Subscribe, Unsubscribe};

@@ -37,12 +37,17 @@ pub mod id;
 pub mod misc;
 pub mod node;
 pub mod pam;
+pub mod request;
 
 pub use self::core::{Create, Destroy, Join, Leave, Mix, Participant, SetNick, UpdateSubscription};
 pub use self::id::{ChannelName, InvalidParticipantId, ParticipantId};
 pub use self::misc::{AckValue, Invitation, InvitationAck, InvitationToken, Invite};
 pub use self::node::{Node, Subscribe, Unsubscribe};
 pub use self::pam::{ClientJoin, ClientLeave};
+pub use self::request::{
+    parse_core, parse_join, CoreElement, CoreVersion, InvitationQuirk, JoinRequest, RequestError,
+    Versioned,
+};
 
 /// MIX-CORE element namespace and disco feature (XEP-0369 §1 table, §6.1).
 pub const MIX_CORE: &str = "urn:xmpp:mix:core:1";

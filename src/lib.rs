@@ -9,6 +9,8 @@
 //! - [`router`]: turns each received element into a typed request, hands it to
 //!   the service that owns its address, and turns handler errors into
 //!   `<error/>` replies.
+//! - [`xml`]: our own xso types for the MIX wire elements (XEP-0369, -0405,
+//!   -0407), since xmpp-parsers dropped its MIX module. Pure data, no I/O.
 //! - [`logging`]: the log filter, which keeps raw XML (and so invitation
 //!   tokens) out of the log unless `xml_trace` is on.
 //!
@@ -21,6 +23,7 @@ pub mod component;
 pub mod config;
 pub mod logging;
 pub mod router;
+pub mod xml;
 
 use tokio_util::sync::CancellationToken;
 

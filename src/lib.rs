@@ -9,9 +9,12 @@
 //! - [`router`]: turns each received element into a typed request, hands it to
 //!   the service that owns its address, and turns handler errors into
 //!   `<error/>` replies.
+//! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
+//!   ring, and participant id derivation. No network, no store.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod component;
 pub mod config;
+pub mod invite;
 pub mod router;

@@ -13,3 +13,4 @@
 
 pub mod keys;
 pub mod participant_id;
+pub mod token;

@@ -13,6 +13,8 @@
 //!   -0407), since xmpp-parsers dropped its MIX module. Pure data, no I/O.
 //! - [`logging`]: the log filter, which keeps raw XML (and so invitation
 //!   tokens) out of the log unless `xml_trace` is on.
+//! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
+//!   ring, and participant id derivation. No network, no store.
 //!
 //! The binary (`src/main.rs`) only parses the command line, installs the
 //! log subscriber and signal handlers, and calls [`run`].
@@ -21,6 +23,7 @@
 
 pub mod component;
 pub mod config;
+pub mod invite;
 pub mod logging;
 pub mod router;
 pub mod xml;

@@ -9,8 +9,10 @@
 #![allow(dead_code)]
 
 pub(crate) mod c2s;
+pub(crate) mod ejabberd;
 pub(crate) mod ports;
 pub(crate) mod process;
+pub(crate) mod prosody;
 pub(crate) mod server;
 pub(crate) mod stanza;
 
@@ -18,5 +20,9 @@ pub(crate) mod stanza;
 // otherwise warn.
 #[allow(unused_imports)]
 pub(crate) use c2s::C2s;
+#[allow(unused_imports)]
+pub(crate) use ejabberd::{Ejabberd, EjabberdOptions};
+#[allow(unused_imports)]
+pub(crate) use prosody::{Prosody, ProsodyOptions};
 #[allow(unused_imports)]
 pub(crate) use server::{ServerKind, XmppServer};

@@ -10,6 +10,7 @@
 
 pub(crate) mod c2s;
 pub(crate) mod ejabberd;
+pub(crate) mod mixgate;
 pub(crate) mod ports;
 pub(crate) mod process;
 pub(crate) mod prosody;
@@ -22,6 +23,8 @@ pub(crate) mod stanza;
 pub(crate) use c2s::C2s;
 #[allow(unused_imports)]
 pub(crate) use ejabberd::{Ejabberd, EjabberdOptions};
+#[allow(unused_imports)]
+pub(crate) use mixgate::{Mixgate, MixgateOptions};
 #[allow(unused_imports)]
 pub(crate) use prosody::{Prosody, ProsodyOptions};
 #[allow(unused_imports)]

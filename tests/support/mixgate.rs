@@ -1,0 +1,305 @@
+//! The mixgate binary under test, run as a child process against a server.
+//!
+//! Its stdout and stderr are read line by line on background threads into
+//! memory (for [`Mixgate::wait_for_log`]) and into `mixgate.log` in its
+//! temporary directory (to read after a failure). Dropping a `Mixgate`
+//! kills the process.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::process;
+use super::server::XmppServer;
+
+/// How to run mixgate beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MixgateOptions {
+    /// A different component secret than the server's (to test refusal).
+    pub(crate) secret: Option<String>,
+    /// TOML appended to the generated config (other sections).
+    pub(crate) extra_toml: String,
+}
+
+/// Output lines so far, and a signal for waiters.
+#[derive(Default)]
+struct Lines {
+    lines: Mutex<Vec<String>>,
+    changed: Condvar,
+}
+
+/// A running mixgate.
+pub(crate) struct Mixgate {
+    dir: TempDir,
+    child: Child,
+    output: Arc<Lines>,
+    readers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Mixgate {
+    /// Starts mixgate against `server` with the server's secret.
+    pub(crate) fn start<S: XmppServer + ?Sized>(server: &S) -> Mixgate {
+        Mixgate::start_with(server, MixgateOptions::default())
+    }
+
+    /// Starts mixgate against `server`.
+    pub(crate) fn start_with<S: XmppServer + ?Sized>(
+        server: &S,
+        options: MixgateOptions,
+    ) -> Mixgate {
+        let dir = tempfile::Builder::new()
+            .prefix("mixgate-run-")
+            .tempdir()
+            .expect("creating a temp dir for mixgate");
+        let config = dir.path().join("mixgate.toml");
+        let secret = options.secret.as_deref().unwrap_or(server.secret());
+        fs::write(
+            &config,
+            render_config(
+                server.component_jid(),
+                &server.component_addr().to_string(),
+                secret,
+                &options.extra_toml,
+            ),
+        )
+        .expect("writing mixgate.toml");
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mixgate"))
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir.path())
+            // Plain lines, whatever the developer's terminal or environment.
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .env_remove("MIXGATE_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning the mixgate binary");
+
+        let output = Arc::new(Lines::default());
+        let file = Arc::new(Mutex::new(
+            File::create(dir.path().join("mixgate.log")).expect("creating mixgate.log"),
+        ));
+        let mut readers = Vec::new();
+        let stdout = child.stdout.take().expect("stdout was piped");
+        let stderr = child.stderr.take().expect("stderr was piped");
+        readers.push(spawn_reader(stdout, "stdout", &output, &file));
+        readers.push(spawn_reader(stderr, "stderr", &output, &file));
+        Mixgate {
+            dir,
+            child,
+            output,
+            readers,
+        }
+    }
+
+    /// The temporary directory with the config, the store and the log.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The log file holding everything mixgate printed.
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.dir().join("mixgate.log")
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until a printed line contains `needle` (lines already printed
+    /// count). Returns false after `timeout`.
+    pub(crate) fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        self.wait_for_log_after(0, needle, timeout).is_some()
+    }
+
+    /// Waits for a line containing `needle` among lines number `from` and
+    /// later, so a test can wait for the *next* occurrence: pass
+    /// [`Mixgate::line_count`] taken before the event. Returns the index of
+    /// the matching line.
+    pub(crate) fn wait_for_log_after(
+        &self,
+        from: usize,
+        needle: &str,
+        timeout: Duration,
+    ) -> Option<usize> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = self.lock_lines();
+        loop {
+            if let Some(pos) = lines
+                .iter()
+                .skip(from)
+                .position(|line| line.contains(needle))
+            {
+                return Some(from + pos);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return None;
+            }
+            lines = self
+                .output
+                .changed
+                .wait_timeout(lines, remaining)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
+    /// How many lines mixgate has printed so far.
+    pub(crate) fn line_count(&self) -> usize {
+        self.lock_lines().len()
+    }
+
+    /// Everything mixgate printed so far.
+    pub(crate) fn logs(&self) -> String {
+        self.lock_lines().join("\n")
+    }
+
+    /// Asks mixgate to shut down cleanly.
+    pub(crate) fn sigterm(&self) {
+        assert!(
+            process::signal(self.pid(), "TERM"),
+            "could not send SIGTERM to mixgate (pid {})",
+            self.pid()
+        );
+    }
+
+    /// Kills mixgate without warning, as a crash would.
+    pub(crate) fn kill9(&mut self) {
+        // An error only means it has exited already.
+        let _ = self.child.kill();
+    }
+
+    /// Waits at most `timeout` for mixgate to exit, and then for its output
+    /// to be read to the end.
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let status = process::wait_child(&mut self.child, timeout)?;
+        for reader in self.readers.drain(..) {
+            // A reader only ends at EOF, which follows the exit at once.
+            let _ = reader.join();
+        }
+        Some(status)
+    }
+
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// A block of text for failure messages: where the log is and its end.
+    pub(crate) fn describe(&self) -> String {
+        let lines = self.lock_lines();
+        let start = lines.len().saturating_sub(40);
+        format!(
+            "--- mixgate output ({} lines, full log in {}) ---\n{}",
+            lines.len(),
+            self.log_path().display(),
+            lines[start..].join("\n")
+        )
+    }
+
+    fn lock_lines(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.output
+            .lines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for Mixgate {
+    fn drop(&mut self) {
+        self.kill9();
+        let _ = process::wait_child(&mut self.child, Duration::from_secs(5));
+        if thread::panicking() {
+            eprintln!("{}", self.describe());
+        }
+    }
+}
+
+/// The config file, in the format `mixgate run` reads.
+fn render_config(jid: &str, server: &str, secret: &str, extra: &str) -> String {
+    let secret = toml_escape(secret);
+    format!(
+        r#"# Generated by the mixgate test harness.
+[component]
+jid = "{jid}"
+server = "{server}"
+secret = "{secret}"
+
+[storage]
+path = "mixgate.db"
+
+[log]
+level = "debug"
+
+{extra}
+"#
+    )
+}
+
+/// The inside of a TOML basic string.
+fn toml_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Removes ANSI colour sequences, in case the binary colours its output
+/// despite `NO_COLOR`; tests match on plain text.
+fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ parameters final-byte
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// Copies one output stream into the shared lines and the log file.
+fn spawn_reader<R: Read + Send + 'static>(
+    stream: R,
+    name: &'static str,
+    output: &Arc<Lines>,
+    file: &Arc<Mutex<File>>,
+) -> thread::JoinHandle<()> {
+    let output = Arc::clone(output);
+    let file = Arc::clone(file);
+    thread::Builder::new()
+        .name(format!("mixgate-{name}"))
+        .spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let line = strip_ansi(&line);
+                if let Ok(mut file) = file.lock() {
+                    // The in-memory copy is what tests use; a failed write
+                    // to the file copy is not worth failing a test over.
+                    let _ = writeln!(file, "{line}");
+                }
+                output
+                    .lines
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(line);
+                output.changed.notify_all();
+            }
+        })
+        .expect("spawning a log reader thread")
+}

@@ -210,30 +210,6 @@ impl Ejabberd {
             thread::sleep(POLL);
         }
     }
-
-    /// Whether the component closed its stream with `</stream:stream>`
-    /// before ejabberd dropped its route, judged from the debug log: the
-    /// last unregistration of `mix.localhost` and a stream footer received
-    /// by the same Erlang process. ejabberd accepts a second connection for
-    /// the same component, so unlike Prosody it cannot be asked directly.
-    pub(crate) fn saw_component_stream_close(&self) -> bool {
-        let log = fs::read_to_string(self.log_path()).unwrap_or_default();
-        let marker = format!("Route unregistered: {COMPONENT_JID}");
-        let Some(line) = log.lines().rev().find(|line| line.ends_with(&marker)) else {
-            return false;
-        };
-        // "... [debug] <0.486.0>@ejabberd_router:unregister_route/2:204 Route ..."
-        let Some(erlang_pid) = line
-            .split_whitespace()
-            .find(|word| word.starts_with('<'))
-            .and_then(|word| word.split('@').next())
-        else {
-            return false;
-        };
-        let footer = format!("(tcp|{erlang_pid}) Received XML on stream");
-        log.lines()
-            .any(|line| line.contains(&footer) && line.contains("</stream:stream>"))
-    }
 }
 
 /// Writes everything ejabberd needs into `dir`.
@@ -469,6 +445,29 @@ impl XmppServer for Ejabberd {
         }
     }
 
+    /// Judged from the debug log: the last unregistration of
+    /// `mix.localhost`, and a stream footer received by the same Erlang
+    /// process. (ejabberd accepts a second connection for the same
+    /// component, so a second mixgate getting in proves nothing here.)
+    fn saw_component_stream_close(&self) -> bool {
+        let log = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let marker = format!("Route unregistered: {COMPONENT_JID}");
+        let Some(line) = log.lines().rev().find(|line| line.ends_with(&marker)) else {
+            return false;
+        };
+        // "... [debug] <0.486.0>@ejabberd_router:unregister_route/2:204 Route ..."
+        let Some(erlang_pid) = line
+            .split_whitespace()
+            .find(|word| word.starts_with('<'))
+            .and_then(|word| word.split('@').next())
+        else {
+            return false;
+        };
+        let footer = format!("(tcp|{erlang_pid}) Received XML on stream");
+        log.lines()
+            .any(|line| line.contains(&footer) && line.contains("</stream:stream>"))
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir().join("logs").join("ejabberd.log")
     }
@@ -477,5 +476,13 @@ impl XmppServer for Ejabberd {
 impl Drop for Ejabberd {
     fn drop(&mut self) {
         self.stop();
+        if thread::panicking() {
+            // Keep config, data and logs for a post-mortem.
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "[harness] test failed: kept ejabberd's files in {}",
+                self.dir().display()
+            );
+        }
     }
 }

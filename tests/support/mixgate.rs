@@ -30,8 +30,16 @@ pub(crate) struct MixgateOptions {
 /// Output lines so far, and a signal for waiters.
 #[derive(Default)]
 struct Lines {
-    lines: Mutex<Vec<String>>,
+    state: Mutex<Output>,
     changed: Condvar,
+}
+
+#[derive(Default)]
+struct Output {
+    lines: Vec<String>,
+    /// How many of stdout and stderr have reached EOF. At 2 no line will
+    /// ever come, so waits can give up at once instead of at their timeout.
+    ended: u8,
 }
 
 /// A running mixgate.
@@ -70,7 +78,7 @@ impl Mixgate {
         )
         .expect("writing mixgate.toml");
 
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mixgate"))
+        let mut child = Command::new(binary())
             .arg("run")
             .arg("--config")
             .arg(&config)
@@ -133,9 +141,10 @@ impl Mixgate {
         timeout: Duration,
     ) -> Option<usize> {
         let deadline = Instant::now() + timeout;
-        let mut lines = self.lock_lines();
+        let mut output = self.lock_output();
         loop {
-            if let Some(pos) = lines
+            if let Some(pos) = output
+                .lines
                 .iter()
                 .skip(from)
                 .position(|line| line.contains(needle))
@@ -143,13 +152,13 @@ impl Mixgate {
                 return Some(from + pos);
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
+            if remaining.is_zero() || output.ended == 2 {
                 return None;
             }
-            lines = self
+            output = self
                 .output
                 .changed
-                .wait_timeout(lines, remaining)
+                .wait_timeout(output, remaining)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
@@ -157,12 +166,12 @@ impl Mixgate {
 
     /// How many lines mixgate has printed so far.
     pub(crate) fn line_count(&self) -> usize {
-        self.lock_lines().len()
+        self.lock_output().lines.len()
     }
 
     /// Everything mixgate printed so far.
     pub(crate) fn logs(&self) -> String {
-        self.lock_lines().join("\n")
+        self.lock_output().lines.join("\n")
     }
 
     /// Asks mixgate to shut down cleanly.
@@ -197,19 +206,26 @@ impl Mixgate {
 
     /// A block of text for failure messages: where the log is and its end.
     pub(crate) fn describe(&self) -> String {
-        let lines = self.lock_lines();
+        let output = self.lock_output();
+        let lines = &output.lines;
         let start = lines.len().saturating_sub(40);
+        let state = if output.ended == 2 || !process::is_alive(self.pid()) {
+            "exited"
+        } else {
+            "running"
+        };
         format!(
-            "--- mixgate output ({} lines, full log in {}) ---\n{}",
+            "--- mixgate pid {} ({state}) output: {} lines, full log in {} ---\n{}",
+            self.pid(),
             lines.len(),
             self.log_path().display(),
             lines[start..].join("\n")
         )
     }
 
-    fn lock_lines(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+    fn lock_output(&self) -> std::sync::MutexGuard<'_, Output> {
         self.output
-            .lines
+            .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -220,9 +236,23 @@ impl Drop for Mixgate {
         self.kill9();
         let _ = process::wait_child(&mut self.child, Duration::from_secs(5));
         if thread::panicking() {
-            eprintln!("{}", self.describe());
+            // Keep config, store and log for a post-mortem.
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "[harness] test failed: kept mixgate's files in {}",
+                self.dir().display()
+            );
         }
     }
+}
+
+/// The binary under test: the one Cargo built for this test run, unless
+/// `MIXGATE_TEST_BIN` names another (a release build, or a stand-in while
+/// checking the tests themselves).
+pub(crate) fn binary() -> PathBuf {
+    std::env::var_os("MIXGATE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mixgate")))
 }
 
 /// The config file, in the format `mixgate run` reads.
@@ -294,12 +324,19 @@ fn spawn_reader<R: Read + Send + 'static>(
                     let _ = writeln!(file, "{line}");
                 }
                 output
-                    .lines
+                    .state
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .lines
                     .push(line);
                 output.changed.notify_all();
             }
+            output
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .ended += 1;
+            output.changed.notify_all();
         })
         .expect("spawning a log reader thread")
 }

@@ -283,6 +283,24 @@ impl XmppServer for Prosody {
         }
     }
 
+    /// Judged from the debug log: after the last successful component
+    /// handshake, a component session (`jcp...`) logged the footer.
+    fn saw_component_stream_close(&self) -> bool {
+        let log = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let Some(start) = log.rfind("External component successfully authenticated") else {
+            return false;
+        };
+        log[start..].lines().any(|line| {
+            let mut fields = line.split('\t');
+            let source = fields.next().unwrap_or_default();
+            source
+                .rsplit(' ')
+                .next()
+                .is_some_and(|id| id.starts_with("jcp"))
+                && line.ends_with("Received </stream:stream>")
+        })
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir().join("prosody.log")
     }
@@ -291,5 +309,13 @@ impl XmppServer for Prosody {
 impl Drop for Prosody {
     fn drop(&mut self) {
         self.stop();
+        if std::thread::panicking() {
+            // Keep config, data and logs for a post-mortem.
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "[harness] test failed: kept Prosody's files in {}",
+                self.dir().display()
+            );
+        }
     }
 }

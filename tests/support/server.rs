@@ -103,6 +103,11 @@ pub(crate) trait XmppServer {
     /// Whether the server process is running.
     fn is_running(&mut self) -> bool;
 
+    /// Whether the server's log shows that the component (after it last
+    /// authenticated) ended its stream with `</stream:stream>` rather than
+    /// just dropping the connection. Needs the default `debug` log level.
+    fn saw_component_stream_close(&self) -> bool;
+
     /// The server's main log file.
     fn log_path(&self) -> PathBuf;
 

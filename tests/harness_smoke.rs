@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use support::c2s::C2s;
 use support::stanza::{self, identities};
-use support::{Ejabberd, Prosody, XmppServer};
+use support::{Ejabberd, EjabberdOptions, Prosody, ProsodyOptions, XmppServer};
 
 /// alice logs in and asks her own server what it is.
 fn login_and_disco<S: XmppServer>(server: &S, user: &str) {
@@ -136,4 +136,66 @@ fn ejabberd_starts_its_own_mix_service() {
 #[should_panic(expected = "install-test-deps.sh")]
 fn a_missing_server_binary_fails_with_an_install_hint() {
     support::process::require_binary("mixgate-harness-no-such-server");
+}
+
+/// The panic message of `start`, which must fail. The harness keeps a
+/// failed server's directory for inspection; this failure is expected, so
+/// the directory named in the message is removed again.
+fn start_failure<S: XmppServer>(options: S::Options, dir_prefix: &str) -> String {
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| S::start_with(options)))
+        .err()
+        .expect("a server with a broken config started");
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_else(|| "(a panic without a message)".to_owned());
+    let base = std::env::temp_dir();
+    let base = base.to_str().expect("the temp dir path is UTF-8");
+    let needle = format!("{base}/{dir_prefix}");
+    let mut rest = message.as_str();
+    while let Some(start) = rest.find(&needle) {
+        let tail = &rest[start + needle.len()..];
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let dir = format!("{needle}{}", &tail[..end]);
+        // Already gone if an earlier match named it too.
+        let _ = std::fs::remove_dir_all(&dir);
+        rest = &tail[end..];
+    }
+    message
+}
+
+#[test]
+fn a_prosody_start_failure_shows_the_cause() {
+    let message = start_failure::<Prosody>(
+        ProsodyOptions {
+            extra_global: "this is not Lua".to_owned(),
+            ..ProsodyOptions::default()
+        },
+        "mixgate-prosody-",
+    );
+    // prosodyctl, run first to register the users, already reads the
+    // config and reports the error.
+    assert!(
+        message.contains("syntax error near 'is'"),
+        "unhelpful start failure: {message}"
+    );
+}
+
+#[test]
+fn an_ejabberd_start_failure_shows_the_log() {
+    let message = start_failure::<Ejabberd>(
+        EjabberdOptions {
+            extra_modules: "  mod_that_does_not_exist: {}".to_owned(),
+            ..EjabberdOptions::default()
+        },
+        "mixgate-ejabberd-",
+    );
+    assert!(
+        message.contains("ejabberd did not start")
+            && message.contains("--- last")
+            && message.contains("unknown ejabberd module: mod_that_does_not_exist"),
+        "unhelpful start failure: {message}"
+    );
 }

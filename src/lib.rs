@@ -11,6 +11,8 @@
 //!   `<error/>` replies.
 //! - [`xml`]: our own xso types for the MIX wire elements (XEP-0369, -0405,
 //!   -0407), since xmpp-parsers dropped its MIX module. Pure data, no I/O.
+//! - [`reply`]: error replies built from the raw stanza, shared by the router
+//!   and the channel service.
 //! - [`logging`]: the log filter, which keeps raw XML (and so invitation
 //!   tokens) out of the log unless `xml_trace` is on.
 //! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
@@ -25,6 +27,7 @@ pub mod component;
 pub mod config;
 pub mod invite;
 pub mod logging;
+pub mod reply;
 pub mod router;
 pub mod xml;
 

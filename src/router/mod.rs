@@ -5,7 +5,6 @@
 //! returns the stanzas to send), so every routing rule is unit-tested
 //! without a socket; the [`Handler`] impl only feeds the outbox.
 
-mod reply;
 mod service;
 
 use minidom::Element;
@@ -14,7 +13,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::Message;
 use xmpp_parsers::presence::Presence;
 
-pub use reply::{error_reply, Refusal};
+pub use crate::reply::{error_reply, Refusal};
 
 use crate::component::{Handler, Outbox, NS_COMPONENT};
 

@@ -6,7 +6,7 @@ use xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult, DiscoItemsResult, Ide
 use xmpp_parsers::ns;
 use xmpp_parsers::version::VersionResult;
 
-use super::reply::Refusal;
+use crate::reply::Refusal;
 
 /// The MIX core namespace, advertised as a feature (XEP-0369 §6.1).
 pub(super) const MIX_CORE: &str = "urn:xmpp:mix:core:1";

@@ -9,9 +9,13 @@
 //! - [`router`]: turns each received element into a typed request, hands it to
 //!   the service that owns its address, and turns handler errors into
 //!   `<error/>` replies.
+//! - [`store`]: durable channel state and the message archive (SQLite by
+//!   default, in memory for tests), written through a group committer that
+//!   folds many requests into one fsync. Knows nothing of XML.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod component;
 pub mod config;
 pub mod router;
+pub mod store;

@@ -45,6 +45,7 @@
 //! - [`memory`]: an in-memory store with the same semantics, for unit tests.
 //! - [`commit`]: the group committer that batches requests into transactions.
 
+pub mod commit;
 pub mod memory;
 mod records;
 pub mod schema;

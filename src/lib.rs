@@ -17,6 +17,9 @@
 //!   tokens) out of the log unless `xml_trace` is on.
 //! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
 //!   ring, and participant id derivation. No network, no store.
+//! - [`store`]: durable channel state and the message archive (SQLite by
+//!   default, in memory for tests), written through a group committer that
+//!   folds many requests into one fsync. Knows nothing of XML.
 //!
 //! The binary (`src/main.rs`) only parses the command line, installs the
 //! log subscriber and signal handlers, and calls [`run`].
@@ -29,6 +32,7 @@ pub mod invite;
 pub mod logging;
 pub mod reply;
 pub mod router;
+pub mod store;
 pub mod xml;
 
 use tokio_util::sync::CancellationToken;

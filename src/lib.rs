@@ -17,6 +17,8 @@
 //!   tokens) out of the log unless `xml_trace` is on.
 //! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
 //!   ring, and participant id derivation. No network, no store.
+//! - [`mix`]: the channel service, sans-IO: a request and the in-memory state
+//!   in, stanzas and store changes out.
 //! - [`store`]: durable channel state and the message archive (SQLite by
 //!   default, in memory for tests), written through a group committer that
 //!   folds many requests into one fsync. Knows nothing of XML.
@@ -30,6 +32,7 @@ pub mod component;
 pub mod config;
 pub mod invite;
 pub mod logging;
+pub mod mix;
 pub mod reply;
 pub mod router;
 pub mod store;

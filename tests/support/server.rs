@@ -108,6 +108,22 @@ pub(crate) trait XmppServer {
     /// just dropping the connection. Needs the default `debug` log level.
     fn saw_component_stream_close(&self) -> bool;
 
+    /// [`XmppServer::saw_component_stream_close`], waiting up to `timeout`
+    /// for it: servers write their logs asynchronously (ejabberd's logger
+    /// lags the event by milliseconds), so "not yet" is not "no".
+    fn wait_for_component_stream_close(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.saw_component_stream_close() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(POLL);
+        }
+    }
+
     /// The server's main log file.
     fn log_path(&self) -> PathBuf;
 

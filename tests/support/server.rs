@@ -93,6 +93,15 @@ pub(crate) trait XmppServer {
     /// Registers another account on `localhost`.
     fn register(&self, user: &str, password: &str);
 
+    /// Registers several accounts at once, in parallel: on ejabberd each
+    /// registration boots an Erlang node and takes about a second.
+    fn register_many(&self, users: &[(&str, &str)])
+    where
+        Self: Sync,
+    {
+        register_in_parallel(users, |user, password| self.register(user, password));
+    }
+
     /// Stops the server cleanly, within a bounded time (SIGKILL after that).
     fn stop(&mut self);
 

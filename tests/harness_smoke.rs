@@ -46,7 +46,7 @@ fn login_and_disco<S: XmppServer>(server: &S, user: &str) {
     client.close();
 }
 
-fn smoke<S: XmppServer>() {
+fn smoke<S: XmppServer + Sync>() {
     let started = Instant::now();
     let mut server = S::start();
     eprintln!(
@@ -59,12 +59,14 @@ fn smoke<S: XmppServer>() {
     // More accounts on demand.
     let started = Instant::now();
     server.register("dave", "davepass");
+    server.register_many(&[("erin", "erinpass"), ("frank", "frankpass")]);
     eprintln!(
-        "[smoke] {}: registered dave in {:.2?}",
+        "[smoke] {}: registered dave, then erin and frank together, in {:.2?}",
         server.kind(),
         started.elapsed()
     );
     login_and_disco(&server, "dave");
+    login_and_disco(&server, "frank");
 
     // Same ports and data after a restart.
     let c2s = server.c2s_addr();

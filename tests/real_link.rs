@@ -201,13 +201,8 @@ fn sigterm_closes_the_stream_and_exits_zero<S: XmppServer>() {
         server.kind(),
         mixgate.describe()
     );
-    // The server logs asynchronously: give its log a moment to show the close.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !server.saw_component_stream_close() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
     assert!(
-        server.saw_component_stream_close(),
+        server.wait_for_component_stream_close(Duration::from_secs(5)),
         "{}: the server did not see </stream:stream> from mixgate\n{}",
         server.kind(),
         server.log_tail(30)

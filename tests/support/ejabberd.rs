@@ -486,7 +486,7 @@ impl Drop for Ejabberd {
             // Keep config, data and logs for a post-mortem.
             self.dir.disable_cleanup(true);
             eprintln!(
-                "[harness] test failed: kept ejabberd's files in {}",
+                "[harness] panicking: kept ejabberd's files in {} for a post-mortem",
                 self.dir().display()
             );
         }

@@ -239,7 +239,7 @@ impl Drop for Mixgate {
             // Keep config, store and log for a post-mortem.
             self.dir.disable_cleanup(true);
             eprintln!(
-                "[harness] test failed: kept mixgate's files in {}",
+                "[harness] panicking: kept mixgate's files in {} for a post-mortem",
                 self.dir().display()
             );
         }

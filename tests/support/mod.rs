@@ -2,8 +2,23 @@
 //! free loopback ports, our own c2s client, and the mixgate binary as a
 //! child process. Integration tests use it as `mod support;`.
 //!
+//! ```ignore
+//! mod support;
+//! use support::{C2s, Mixgate, Prosody, XmppServer};
+//!
+//! let server = Prosody::start();              // alice, bob, carol registered
+//! let mixgate = Mixgate::start(&server);      // `mixgate run` against it
+//! assert!(mixgate.wait_for_log("component link up", Duration::from_secs(20)));
+//! let mut alice = C2s::default_user(&server, "alice");
+//! let reply = alice.iq(support::stanza::disco_info("mix.localhost"));
+//! ```
+//!
 //! Everything here panics on failure, with the server's log attached where
-//! that helps: a panic is how a test fails.
+//! that helps: a panic is how a test fails. A missing server binary is a
+//! failure with an install hint, never a skip. When a test panics, the
+//! temporary directories of its servers and of mixgate are kept and their
+//! paths printed. `MIXGATE_TEST_BIN` runs the tests against another mixgate
+//! binary than the one Cargo built.
 
 // Each test binary compiles this module but uses only part of it.
 #![allow(dead_code)]

@@ -313,7 +313,7 @@ impl Drop for Prosody {
             // Keep config, data and logs for a post-mortem.
             self.dir.disable_cleanup(true);
             eprintln!(
-                "[harness] test failed: kept Prosody's files in {}",
+                "[harness] panicking: kept Prosody's files in {} for a post-mortem",
                 self.dir().display()
             );
         }

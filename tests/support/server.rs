@@ -93,6 +93,15 @@ pub(crate) trait XmppServer {
     /// Registers another account on `localhost`.
     fn register(&self, user: &str, password: &str);
 
+    /// Registers several accounts at once, in parallel: on ejabberd each
+    /// registration boots an Erlang node and takes about a second.
+    fn register_many(&self, users: &[(&str, &str)])
+    where
+        Self: Sync,
+    {
+        register_in_parallel(users, |user, password| self.register(user, password));
+    }
+
     /// Stops the server cleanly, within a bounded time (SIGKILL after that).
     fn stop(&mut self);
 
@@ -107,6 +116,22 @@ pub(crate) trait XmppServer {
     /// authenticated) ended its stream with `</stream:stream>` rather than
     /// just dropping the connection. Needs the default `debug` log level.
     fn saw_component_stream_close(&self) -> bool;
+
+    /// [`XmppServer::saw_component_stream_close`], waiting up to `timeout`
+    /// for it: servers write their logs asynchronously (ejabberd's logger
+    /// lags the event by milliseconds), so "not yet" is not "no".
+    fn wait_for_component_stream_close(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.saw_component_stream_close() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(POLL);
+        }
+    }
 
     /// The server's main log file.
     fn log_path(&self) -> PathBuf;

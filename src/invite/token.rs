@@ -111,6 +111,11 @@ pub enum TokenError {
     Revoked,
 }
 
+// Neither error type holds data (each variant's text is fixed), so no error
+// can carry token bytes into a log. Keep it that way: a variant with a
+// payload would break this size bound.
+const _: () = assert!(size_of::<TokenError>() <= 2);
+
 impl TokenError {
     /// Whether the user should be told "expired" rather than "not valid".
     pub fn is_expired(&self) -> bool {
@@ -471,7 +476,8 @@ impl KeyRing {
 
 /// The fuzzing entry point (`fuzz/fuzz_targets/token_decode.rs` and the
 /// corpus-replay test): decodes `data` and verifies it against a fixed,
-/// public test key ring, asserting the codec's invariants. Not for use in the
+/// public test key ring, asserting the codec's invariants: no panic, decode
+/// accepts only canonical spellings, verify fails where decode fails. Not for use in the
 /// service; the keys in [`fixture`] are published in this source file.
 #[doc(hidden)]
 pub fn fuzz_decode(data: &[u8]) {
@@ -495,14 +501,6 @@ pub fn fuzz_decode(data: &[u8]) {
         (Err(d), Err(v)) => assert_eq!(d, v, "verify must fail the way decode did"),
         (Err(_), Ok(_)) => panic!("verify accepted what decode refused"),
         (Ok(_), _) => {}
-    }
-    if let Err(err) = verified {
-        if text.len() >= 8 {
-            assert!(
-                !err.to_string().contains(&*text),
-                "error text echoes the token"
-            );
-        }
     }
 }
 

@@ -9,7 +9,8 @@
 //!   [`super::token::TokenError::UnknownKey`].
 //! - Each key is absorbed into an `Hmac<Sha256>` **once**, here, and that
 //!   pre-keyed state is cloned for every check (PERF.md §1: about 40 % cheaper
-//!   than re-keying per call). The raw key bytes are not kept.
+//!   than re-keying per call). The raw key bytes are not kept; the pre-keyed
+//!   state is as sensitive as the key and is never printed either.
 //! - Key material never appears in `Debug`, `Display` or logs. Only the key
 //!   ids, which are names chosen by the admin, are shown.
 
@@ -147,11 +148,20 @@ impl KeyRing {
     /// made elsewhere are the caller's).
     pub fn new(keys: Vec<(String, Vec<u8>)>) -> Result<Self, KeyError> {
         let mut built: Vec<Key> = Vec::with_capacity(keys.len());
+        let mut outcome = Ok(());
+        // Every secret is wiped, including those after a bad key.
         for (id, mut secret) in keys {
-            let key = Self::build_key(&built, id, &secret);
+            if outcome.is_ok() {
+                match Self::build_key(&built, id, &secret) {
+                    Ok(key) => built.push(key),
+                    Err(err) => outcome = Err(err),
+                }
+            }
             secret.fill(0);
-            built.push(key?);
+            // Keep the optimiser from dropping the wipe as a dead store.
+            std::hint::black_box(&mut secret);
         }
+        outcome?;
         let newest = built.pop().ok_or(KeyError::NoKeys)?;
         Ok(Self {
             newest,

@@ -36,9 +36,10 @@
 //!
 //! # Verification order
 //!
-//! strict decode (length, shape, canonical base64, sizes, flags) → version →
-//! key lookup → MAC, compared in constant time → expiry → epoch. Nothing the
-//! payload says is trusted before the MAC has passed.
+//! strict decode (length, shape, version prefix, canonical base64, sizes,
+//! payload version, flags) → key lookup → MAC, compared in constant time →
+//! expiry → epoch. Nothing the payload says is trusted before the MAC has
+//! passed.
 //!
 //! # Never log tokens
 //!
@@ -111,9 +112,9 @@ pub enum TokenError {
     Revoked,
 }
 
-// Neither error type holds data (each variant's text is fixed), so no error
-// can carry token bytes into a log. Keep it that way: a variant with a
-// payload would break this size bound.
+// No variant carries input (each text is fixed), so no error can take token
+// bytes into a log. Keep it that way: a variant holding a slice or a string
+// would break this size bound.
 const _: () = assert!(size_of::<TokenError>() <= 2);
 
 impl TokenError {
@@ -304,6 +305,7 @@ fn check_version(part: &str) -> Result<(), TokenError> {
 /// padding allowed, trailing bits must be zero) rejects every non-canonical
 /// spelling, so each byte string has exactly one accepted text.
 fn decode_part<const N: usize>(part: &str) -> Result<[u8; N], TokenError> {
+    const { assert!(N <= PAYLOAD_LEN) };
     if part.len() != b64_len(N) {
         return Err(Malformed::Length.into());
     }

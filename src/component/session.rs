@@ -1,7 +1,5 @@
 //! One connected session: read elements, answer keepalives, dispatch the rest.
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -142,7 +140,7 @@ struct Pinger {
     from: String,
     to: String,
     last_heard: Instant,
-    seq: AtomicU64,
+    seq: u64,
 }
 
 impl Pinger {
@@ -151,7 +149,7 @@ impl Pinger {
             from: settings.jid.to_string(),
             to: settings.ping_to.to_string(),
             last_heard: Instant::now(),
-            seq: AtomicU64::new(0),
+            seq: 0,
         }
     }
 
@@ -165,8 +163,9 @@ impl Pinger {
 
     /// A XEP-0199 ping to the server's domain. Both servers answer it, so a
     /// healthy link is never silent long enough to hit the read timeout.
-    fn ping<'a>(&'a self, outbox: &'a Outbox) -> impl Future<Output = ()> + 'a {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+    async fn ping(&mut self, outbox: &Outbox) {
+        let n = self.seq;
+        self.seq += 1;
         let iq = Element::builder("iq", NS_COMPONENT)
             .attr(xml_ncname!("type").into(), "get")
             .attr(xml_ncname!("id").into(), format!("{KEEPALIVE_ID}{n}"))
@@ -174,8 +173,6 @@ impl Pinger {
             .attr(xml_ncname!("to").into(), self.to.as_str())
             .append(Element::builder("ping", "urn:xmpp:ping").build())
             .build();
-        async move {
-            let _ = outbox.send(iq).await;
-        }
+        let _ = outbox.send(iq).await;
     }
 }

@@ -15,34 +15,36 @@ fn service() -> Service {
     }
 }
 
-fn req<'a>(from: &'a Jid, to: &'a Jid) -> Request<'a> {
-    Request {
-        from,
-        to,
-        id: "c1",
-        now: 1_000_000,
-    }
-}
-
 fn jid(s: &str) -> Jid {
     Jid::new(s).expect("jid")
+}
+
+/// `from` asks the service to create `name` (ad-hoc when `None`).
+fn create_as(svc: &mut Service, from: &str, name: Option<&str>, rng: &mut StepRng) -> VerbResult {
+    let (from, to) = (jid(from), jid("mix.localhost"));
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "c1",
+        now: 1_000_000,
+    };
+    let create = name.map_or_else(Create::ad_hoc, |n| Create::named(ChannelName::new(n)));
+    svc.create(&req, create, CoreVersion::V1, rng)
+}
+
+const ALICE: &str = "alice@localhost/laptop";
+
+fn alice() -> BareJid {
+    BareJid::new("alice@localhost").expect("jid")
 }
 
 #[test]
 fn named_create_makes_the_creator_owner() {
     let mut svc = service();
-    let (alice, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
-    let out = svc
-        .create(
-            &req(&alice, &to),
-            Create::named(ChannelName::new("Coffee")),
-            CoreVersion::V1,
-            &mut StepRng::new(1, 1),
-        )
-        .expect("created");
+    let out = create_as(&mut svc, ALICE, Some("Coffee"), &mut StepRng::new(1, 1)).expect("created");
     let ch = &svc.state.channels["coffee"];
     assert_eq!(ch.jid.as_str(), "coffee@mix.localhost");
-    assert!(ch.is_owner(&alice.to_bare()));
+    assert!(ch.is_owner(&alice()));
     assert!(ch.allowed.is_none(), "public by default");
     assert!(matches!(out.changes[0], Change::PutChannel(_)));
     let reply = String::from(&out.replies[0]);
@@ -55,33 +57,12 @@ fn named_create_makes_the_creator_owner() {
 #[test]
 fn taken_name_is_a_conflict_and_outsiders_are_forbidden() {
     let mut svc = service();
-    let (alice, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
     let mut rng = StepRng::new(1, 1);
-    svc.create(
-        &req(&alice, &to),
-        Create::named(ChannelName::new("tea")),
-        CoreVersion::V1,
-        &mut rng,
-    )
-    .expect("first");
-    let e = svc
-        .create(
-            &req(&alice, &to),
-            Create::named(ChannelName::new("TEA")),
-            CoreVersion::V1,
-            &mut rng,
-        )
-        .expect_err("taken");
+    create_as(&mut svc, ALICE, Some("tea"), &mut rng).expect("first");
+    let e = create_as(&mut svc, ALICE, Some("TEA"), &mut rng).expect_err("taken");
     assert_eq!(e.condition, DefinedCondition::Conflict);
-    let mallory = jid("mallory@evil.example/x");
-    let e = svc
-        .create(
-            &req(&mallory, &to),
-            Create::named(ChannelName::new("x")),
-            CoreVersion::V1,
-            &mut rng,
-        )
-        .expect_err("outsider");
+    let e =
+        create_as(&mut svc, "mallory@evil.example/x", Some("x"), &mut rng).expect_err("outsider");
     assert_eq!(
         (e.type_, e.condition),
         (ErrorType::Auth, DefinedCondition::Forbidden)
@@ -91,15 +72,7 @@ fn taken_name_is_a_conflict_and_outsiders_are_forbidden() {
 #[test]
 fn ad_hoc_channels_are_hidden_and_named_for_us() {
     let mut svc = service();
-    let (alice, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
-    let out = svc
-        .create(
-            &req(&alice, &to),
-            Create::ad_hoc(),
-            CoreVersion::V1,
-            &mut StepRng::new(7, 3),
-        )
-        .expect("created");
+    let out = create_as(&mut svc, ALICE, None, &mut StepRng::new(7, 3)).expect("created");
     let (name, ch) = svc.state.channels.iter().next().expect("one channel");
     assert!(name.starts_with("adhoc-") && ch.hidden);
     assert!(String::from(&out.replies[0]).contains(&format!("channel='{name}'")));
@@ -108,37 +81,18 @@ fn ad_hoc_channels_are_hidden_and_named_for_us() {
 #[test]
 fn limits_and_bad_names() {
     let mut svc = service();
-    let (alice, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
     let mut rng = StepRng::new(1, 1);
-    for bad in ["", "a#b", "a b", "x/y", &"n".repeat(MAX_NAME_LEN + 1)] {
+    let too_long = "n".repeat(MAX_NAME_LEN + 1);
+    for bad in ["", "a#b", "a b", "x/y", &too_long] {
         assert!(
-            svc.create(
-                &req(&alice, &to),
-                Create::named(ChannelName::new(bad)),
-                CoreVersion::V1,
-                &mut rng
-            )
-            .is_err(),
+            create_as(&mut svc, ALICE, Some(bad), &mut rng).is_err(),
             "{bad:?}"
         );
     }
     for n in ["one", "two"] {
-        svc.create(
-            &req(&alice, &to),
-            Create::named(ChannelName::new(n)),
-            CoreVersion::V1,
-            &mut rng,
-        )
-        .expect("within limit");
+        create_as(&mut svc, ALICE, Some(n), &mut rng).expect("within limit");
     }
-    let e = svc
-        .create(
-            &req(&alice, &to),
-            Create::named(ChannelName::new("three")),
-            CoreVersion::V1,
-            &mut rng,
-        )
-        .expect_err("limit");
+    let e = create_as(&mut svc, ALICE, Some("three"), &mut rng).expect_err("limit");
     assert_eq!(e.condition, DefinedCondition::PolicyViolation);
 }
 
@@ -146,15 +100,7 @@ fn limits_and_bad_names() {
 fn private_by_default_starts_with_the_owner_allowed() {
     let mut svc = service();
     svc.rules.private_by_default = true;
-    let (alice, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
-    let out = svc
-        .create(
-            &req(&alice, &to),
-            Create::named(ChannelName::new("club")),
-            CoreVersion::V1,
-            &mut StepRng::new(1, 1),
-        )
-        .expect("created");
+    let out = create_as(&mut svc, ALICE, Some("club"), &mut StepRng::new(1, 1)).expect("created");
     let ch = &svc.state.channels["club"];
     assert!(ch
         .allowed
@@ -172,22 +118,14 @@ fn a_created_channel_survives_a_reload_from_the_store() {
     use crate::store::Store;
     let mut svc = service();
     svc.rules.private_by_default = true;
-    let (alice, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
-    let out = svc
-        .create(
-            &req(&alice, &to),
-            Create::named(ChannelName::new("club")),
-            CoreVersion::V1,
-            &mut StepRng::new(1, 1),
-        )
-        .expect("created");
+    let out = create_as(&mut svc, ALICE, Some("club"), &mut StepRng::new(1, 1)).expect("created");
     let store = MemoryStore::new();
     store.apply(&out.changes).expect("apply");
     let state = State::from_snapshot(&svc.domain, store.load().expect("load")).expect("state");
     let ch = &state.channels["club"];
     assert_eq!(ch.settings, svc.state.channels["club"].settings);
     assert_eq!(ch.secret, svc.state.channels["club"].secret);
-    assert!(ch.is_owner(&alice.to_bare()) && ch.is_allowed(&alice.to_bare()));
+    assert!(ch.is_owner(&alice()) && ch.is_allowed(&alice()));
     assert!(
         !ch.is_allowed(&BareJid::new("bob@localhost").expect("jid")),
         "private: bob is not on the Allowed node"

@@ -11,6 +11,7 @@
 //! nicks, nodes, messages and the archive follow (the channels issue).
 
 mod create;
+pub mod notify;
 pub mod state;
 
 use minidom::Element;

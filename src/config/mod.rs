@@ -7,6 +7,7 @@
 //! produces a [`Config`] whose fields are ready to use. Nothing here opens a
 //! socket or the store.
 
+mod channels;
 mod duration;
 mod raw;
 mod secret;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use xmpp_parsers::jid::BareJid;
 
+pub use channels::{ChannelsConfig, LimitsConfig};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use raw::RawConfig;
 pub use secret::{permission_warning, read_secret_file, Secret, SecretSource};
@@ -70,6 +72,10 @@ pub struct Config {
     pub component: ComponentConfig,
     /// Where state is kept.
     pub storage: StorageConfig,
+    /// Who may create channels, and channel bounds.
+    pub channels: ChannelsConfig,
+    /// Size and retention limits.
+    pub limits: LimitsConfig,
     /// Logging.
     pub log: LogConfig,
     /// Non-fatal findings (such as a world-readable secret file), shown by
@@ -182,6 +188,21 @@ impl Config {
             out,
             "\n[storage]\npath = \"{}\"",
             self.storage.path.display()
+        );
+        let ch = &self.channels;
+        let _ = writeln!(
+            out,
+            "\n[channels]\ncreate = {:?}\nprivate_by_default = {}\nmax_per_user = {}\nmax_participants = {}",
+            ch.create, ch.private_by_default, ch.max_per_user, ch.max_participants
+        );
+        let l = &self.limits;
+        let _ = writeln!(
+            out,
+            "\n[limits]\nmax_message_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"",
+            l.max_message_bytes,
+            l.max_nick_chars,
+            l.archive_retention
+                .map_or_else(|| "forever".to_owned(), format_duration)
         );
         let _ = writeln!(
             out,

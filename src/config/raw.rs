@@ -21,6 +21,10 @@ pub struct RawConfig {
     storage: RawStorage,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    channels: super::channels::RawChannels,
+    #[serde(default)]
+    limits: super::channels::RawLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,13 +55,13 @@ struct RawLog {
 }
 
 /// Builds validation errors that carry the file, the key and its line.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err<T>(
+    pub(super) fn err<T>(
         &self,
         key: &str,
         at: Option<&Spanned<T>>,
@@ -75,7 +79,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn duration(
+    pub(super) fn duration(
         &self,
         key: &str,
         v: Option<&Spanned<String>>,
@@ -220,6 +224,8 @@ pub(super) fn validate(
                 .map_or("mixgate.db", |p| p.get_ref()),
         ),
     };
+    let channels = super::channels::channels(&cx, raw.channels, ping_to.domain().as_str())?;
+    let limits = super::channels::limits(&cx, raw.limits)?;
     let log = LogConfig {
         level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
         xml_trace: raw.log.xml_trace.unwrap_or(false),
@@ -240,6 +246,8 @@ pub(super) fn validate(
             queue,
         },
         storage,
+        channels,
+        limits,
         log,
         warnings,
     })

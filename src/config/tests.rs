@@ -187,3 +187,36 @@ fn durations_are_checked() {
     ));
     assert!(e.contains("component.read_timeout"), "{e}");
 }
+
+#[test]
+fn channel_and_limit_keys() {
+    let c = parse(MINIMAL).expect("valid");
+    assert_eq!(
+        c.channels.create,
+        vec!["localhost".to_owned()],
+        "default: the server's domain"
+    );
+    assert_eq!(
+        (c.channels.max_per_user, c.channels.max_participants),
+        (50, 1000)
+    );
+    assert_eq!(c.limits.max_message_bytes, 65536);
+    assert!(c.limits.archive_retention.is_none());
+    let c = parse(&format!(
+        "{MINIMAL}[channels]\ncreate = [\"a.example\", \"b.example\"]\nmax_participants = 2\n[limits]\narchive_retention = \"30d\"\n"
+    ))
+    .expect("valid");
+    assert_eq!(c.channels.create.len(), 2);
+    assert_eq!(c.channels.max_participants, 2);
+    assert_eq!(
+        c.limits.archive_retention,
+        Some(std::time::Duration::from_secs(30 * 86_400))
+    );
+    let e = err_text(&format!("{MINIMAL}[channels]\nmax_participants = 0\n"));
+    assert!(
+        e.contains("channels.max_participants") && e.contains("line 5"),
+        "{e}"
+    );
+    let e = err_text(&format!("{MINIMAL}[channels]\ncreate = [\"user@x\"]\n"));
+    assert!(e.contains("channels.create"), "{e}");
+}

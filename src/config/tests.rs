@@ -210,7 +210,7 @@ fn channel_and_limit_keys() {
     assert_eq!(c.channels.max_participants, 2);
     assert_eq!(
         c.limits.archive_retention,
-        Some(std::time::Duration::from_secs(30 * 86_400))
+        Some(Duration::from_secs(30 * 86_400))
     );
     let e = err_text(&format!("{MINIMAL}[channels]\nmax_participants = 0\n"));
     assert!(

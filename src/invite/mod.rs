@@ -8,9 +8,15 @@
 //! - [`participant_id`]: the stable, unlinkable participant id of a bare JID
 //!   in one channel.
 //!
+//! - [`policy`]: the `InvitePolicy` trait every join goes through, and the
+//!   `Admission` proof only this module can construct; [`open`] is the policy
+//!   that follows the channel's Allowed and Banned rules alone.
+//!
 //! Nothing here touches the network or the store, and nothing here logs: a
 //! token is a bearer credential and a key is a secret.
 
 pub mod keys;
+pub mod open;
 pub mod participant_id;
+pub mod policy;
 pub mod token;

@@ -76,7 +76,7 @@ mod tests {
         let private = ChannelFacts {
             allowed: false,
             allowed_node_exists: true,
-            ..public.clone()
+            ..public
         };
         assert_eq!(
             admit(private, Some("anything")),

@@ -116,6 +116,7 @@ impl Service {
         Ok(Outcome {
             replies: vec![result.into()],
             changes,
+            ..Outcome::default()
         })
     }
 }

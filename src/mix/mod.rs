@@ -7,16 +7,23 @@
 //! commits and sends lives outside this module, so every rule here is a
 //! plain function under unit test.
 //!
-//! Status: the state model and the create verb are here; join, leave,
-//! nicks, nodes, messages and the archive follow (the channels issue).
 
 mod create;
+pub mod fanout;
+mod join;
+mod leave;
+mod message;
 pub mod notify;
+mod presence;
+mod setnick;
 pub mod state;
 
+use bytes::Bytes;
 use minidom::Element;
 use xmpp_parsers::jid::{BareJid, Jid};
 
+pub use join::refusal;
+pub use setnick::join_first;
 pub use state::{Channel, NodeSet, Participant, Settings, State};
 
 use crate::reply::Refusal;
@@ -29,6 +36,8 @@ pub struct Outcome {
     pub replies: Vec<Element>,
     /// Store changes, committed as one unit before any reply goes out.
     pub changes: Vec<Change>,
+    /// Pre-rendered stanzas (fan-out copies), sent after `replies`.
+    pub rendered: Vec<Bytes>,
 }
 
 /// Service-wide rules from the config.
@@ -40,6 +49,26 @@ pub struct Rules {
     pub private_by_default: bool,
     /// Most channels one account may own.
     pub max_channels_per_user: usize,
+    /// Most participants in one channel.
+    pub max_participants: usize,
+    /// Longest nick, in characters.
+    pub max_nick_chars: usize,
+    /// Largest message, in bytes of XML.
+    pub max_message_bytes: usize,
+}
+
+impl Rules {
+    /// The rules from the validated config.
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        Self {
+            create_domains: c.channels.create.clone(),
+            private_by_default: c.channels.private_by_default,
+            max_channels_per_user: c.channels.max_per_user,
+            max_participants: c.channels.max_participants,
+            max_nick_chars: c.limits.max_nick_chars,
+            max_message_bytes: c.limits.max_message_bytes,
+        }
+    }
 }
 
 /// The facts of one request that every verb needs.
@@ -73,5 +102,28 @@ pub struct Service {
     pub rules: Rules,
 }
 
+impl Service {
+    /// The channel named `name`, or `item-not-found`.
+    pub fn channel(&self, name: &str) -> Result<&Channel, Refusal> {
+        self.state.channels.get(name).ok_or_else(no_such_channel)
+    }
+
+    /// The channel named `name`, mutably, or `item-not-found`.
+    pub fn channel_mut(&mut self, name: &str) -> Result<&mut Channel, Refusal> {
+        self.state
+            .channels
+            .get_mut(name)
+            .ok_or_else(no_such_channel)
+    }
+}
+
+/// DESIGN.md §4: an iq to a channel that does not exist.
+pub fn no_such_channel() -> Refusal {
+    Refusal::item_not_found("no such channel")
+}
+
 /// A verb's result: an outcome, or a refusal to send back as an error.
 pub type VerbResult = Result<Outcome, Refusal>;
+
+#[cfg(test)]
+mod tests;

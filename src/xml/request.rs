@@ -257,7 +257,7 @@ pub fn parse_join(mut elem: Element) -> Result<JoinRequest, RequestError> {
 
 /// Rebuilds `elem` with every element in namespace `from` moved to `to`,
 /// keeping attributes, text and elements in other namespaces as they are.
-fn renamespace(mut elem: Element, from: &str, to: &str) -> Element {
+pub fn renamespace(mut elem: Element, from: &str, to: &str) -> Element {
     let ns = elem.ns();
     let mut out = Element::bare(elem.name(), if ns == from { to } else { &ns });
     *out.attrs_mut() = std::mem::take(elem.attrs_mut());

@@ -11,6 +11,9 @@ fn service() -> Service {
             create_domains: vec!["localhost".into()],
             private_by_default: false,
             max_channels_per_user: 2,
+            max_participants: 3,
+            max_nick_chars: 16,
+            max_message_bytes: 1024,
         },
     }
 }

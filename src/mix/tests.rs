@@ -1,0 +1,309 @@
+//! Flow tests of the channel verbs together: join, messages, nicks, leave.
+
+use minidom::Element;
+use rand::rngs::mock::StepRng;
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::stanza_error::DefinedCondition;
+
+use super::*;
+use crate::invite::open::OpenPolicy;
+use crate::invite::policy::{AdmitRequest, InvitePolicy};
+use crate::reply::Refusal;
+use crate::xml::{parse_join, ChannelName, CoreVersion, Create};
+
+const NOW: i64 = 1_700_000_000_000_000;
+
+fn jid(s: &str) -> Jid {
+    Jid::new(s).expect("jid")
+}
+
+fn el(s: &str) -> Element {
+    s.parse().expect("test XML")
+}
+
+fn service() -> Service {
+    let mut svc = Service {
+        domain: BareJid::new("mix.localhost").expect("jid"),
+        state: State::default(),
+        rules: Rules {
+            create_domains: vec!["localhost".into()],
+            private_by_default: false,
+            max_channels_per_user: 5,
+            max_participants: 3,
+            max_nick_chars: 16,
+            max_message_bytes: 1024,
+        },
+    };
+    let (from, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "c",
+        now: NOW,
+    };
+    svc.create(
+        &req,
+        Create::named(ChannelName::new("coffee")),
+        CoreVersion::V1,
+        &mut StepRng::new(1, 1),
+    )
+    .expect("create");
+    svc
+}
+
+/// Joins `from` with `payload` through the open policy, as the glue does.
+fn join(svc: &mut Service, from: &str, payload: &str) -> VerbResult {
+    let (from, to) = (jid(from), jid("coffee@mix.localhost"));
+    let request = parse_join(el(payload)).map_err(|e| Refusal::bad_request(e.to_string()))?;
+    let joining = from.to_bare();
+    let (channel, facts) = svc.admit_facts("coffee", &joining)?;
+    let areq = AdmitRequest {
+        channel: &channel,
+        joining: &joining,
+        token: None,
+        facts,
+        now: 0,
+    };
+    let admission = futures::executor::block_on(OpenPolicy.admit(&areq)).map_err(refusal)?;
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "j1",
+        now: NOW,
+    };
+    svc.join(&req, "coffee", request, admission)
+}
+
+fn join_nick(nick: &str) -> String {
+    format!("<join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/><subscribe node='urn:xmpp:mix:nodes:participants'/><nick>{nick}</nick></join>")
+}
+
+fn say(svc: &mut Service, from: &str, body: &str, now: i64) -> VerbResult {
+    let (from, to) = (jid(from), jid("coffee@mix.localhost"));
+    let msg = el(&format!(
+        "<message xmlns='jabber:component:accept' type='groupchat' id='m' from='{from}' to='coffee@mix.localhost'><body>{body}</body>\
+<origin-id xmlns='urn:xmpp:sid:0' id='o1'/><stanza-id xmlns='urn:xmpp:sid:0' by='coffee@mix.localhost' id='forged'/></message>"
+    ));
+    let size = String::from(&msg).len();
+    svc.message(
+        &Request {
+            from: &from,
+            to: &to,
+            id: "m",
+            now,
+        },
+        "coffee",
+        &msg,
+        size,
+    )
+}
+
+fn strings(out: &Outcome) -> Vec<String> {
+    out.replies.iter().map(String::from).collect()
+}
+
+#[test]
+fn join_needs_a_nick_and_returns_a_stable_id() {
+    let mut svc = service();
+    let e = join(
+        &mut svc,
+        "bob@localhost/phone",
+        "<join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/></join>",
+    )
+    .expect_err("no nick");
+    assert_eq!(e.condition, DefinedCondition::NotAcceptable);
+    let out = join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("joined");
+    let r = strings(&out);
+    let id = svc.state.channels["coffee"].participants
+        [&BareJid::new("bob@localhost").expect("jid")]
+        .id
+        .clone();
+    assert!(
+        r[0].contains(&format!("id='{id}'")) && r[0].contains("<nick>bob</nick>"),
+        "{}",
+        r[0]
+    );
+    assert!(
+        r[0].contains(&format!("jid='{id}#coffee@mix.localhost'")),
+        "{}",
+        r[0]
+    );
+    assert!(
+        r[0].contains("to='bob@localhost/phone'"),
+        "direct join answered to the full JID: {}",
+        r[0]
+    );
+    assert!(
+        r.iter()
+            .any(|s| s.contains("pubsub#event") && s.contains("to='bob@localhost'")),
+        "participants notification: {r:?}"
+    );
+    assert!(out
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::PutParticipant(_))));
+    // A second join is harmless and keeps the id.
+    let again = join(&mut svc, "bob@localhost", &join_nick("bob")).expect("rejoined");
+    assert!(strings(&again)[0].contains(&format!("id='{id}'")));
+    assert!(
+        strings(&again)[0].contains("to='bob@localhost'"),
+        "PAM join answered to the bare JID"
+    );
+}
+
+#[test]
+fn nick_conflicts_limits_and_bans() {
+    let mut svc = service();
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    let e = join(&mut svc, "carol@localhost/x", &join_nick("BOB")).expect_err("taken");
+    assert_eq!(e.condition, DefinedCondition::Conflict);
+    let e = join(&mut svc, "carol@localhost/x", &join_nick(&"c".repeat(17))).expect_err("too long");
+    assert_eq!(e.condition, DefinedCondition::PolicyViolation);
+    join(&mut svc, "carol@localhost/x", &join_nick("carol")).expect("carol");
+    join(&mut svc, "dave@localhost/x", &join_nick("dave")).expect("dave");
+    let e = join(&mut svc, "erin@localhost/x", &join_nick("erin")).expect_err("full");
+    assert_eq!(e.condition, DefinedCondition::PolicyViolation);
+    svc.state.channels.get_mut("coffee").expect("ch").banned =
+        Some(["evil.example".to_owned()].into());
+    let e = join(&mut svc, "mallory@evil.example/x", &join_nick("m")).expect_err("banned domain");
+    assert_eq!(e.condition, DefinedCondition::Forbidden);
+}
+
+#[test]
+fn private_channel_keeps_strangers_out() {
+    let mut svc = service();
+    svc.state.channels.get_mut("coffee").expect("ch").allowed = Some(Default::default());
+    let e = join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect_err("not allowed");
+    assert_eq!(e.condition, DefinedCondition::Forbidden);
+    assert_eq!(e.text, "you are not invited to this channel");
+    join(&mut svc, "alice@localhost/laptop", &join_nick("alice"))
+        .expect("the owner ranks above Allowed");
+}
+
+#[test]
+fn messages_are_archived_and_reflected_to_learned_resources() {
+    let mut svc = service();
+    let e = say(&mut svc, "bob@localhost/phone", "hi", NOW).expect_err("not a participant");
+    assert_eq!(e.condition, DefinedCondition::Forbidden);
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    join(&mut svc, "carol@localhost", &join_nick("carol"))
+        .expect("carol, PAM: no resource known yet");
+    let out = say(&mut svc, "bob@localhost/phone", "hello", NOW + 1).expect("accepted");
+    let Some(Change::Archive(a)) = out.changes.first() else {
+        panic!("archived first: {:?}", out.changes)
+    };
+    assert_eq!((a.seq, a.sender.as_str()), (1, "bob@localhost"));
+    let archived = String::from_utf8(a.payload.clone()).expect("utf-8");
+    assert!(
+        archived.starts_with("<message xmlns='jabber:client'") && !archived.contains(" to="),
+        "{archived}"
+    );
+    let copies: Vec<String> = out
+        .rendered
+        .iter()
+        .map(|b| String::from_utf8(b.to_vec()).expect("utf-8"))
+        .collect();
+    assert_eq!(
+        copies.len(),
+        1,
+        "only bob's known resource gets a copy: {copies:?}"
+    );
+    let copy: Element = copies[0].parse().expect("well-formed");
+    let bob_id =
+        &svc.state.channels["coffee"].participants[&BareJid::new("bob@localhost").expect("jid")].id;
+    assert_eq!(copy.attr("to"), Some("bob@localhost/phone"));
+    assert_eq!(
+        copy.attr("from"),
+        Some(format!("coffee@mix.localhost/{bob_id}").as_str())
+    );
+    assert_eq!(copy.attr("type"), Some("groupchat"));
+    assert!(
+        copies[0].contains("<nick>bob</nick>") && copies[0].contains("<jid>bob@localhost</jid>"),
+        "{}",
+        copies[0]
+    );
+    assert!(
+        copies[0].contains("origin-id") && !copies[0].contains("forged"),
+        "origin-id kept, spoofed stanza-id gone: {}",
+        copies[0]
+    );
+    // carol comes online: presence teaches the channel her resource.
+    let changes = svc.presence(
+        &jid("carol@localhost/tab"),
+        &jid("coffee@mix.localhost"),
+        None,
+    );
+    assert_eq!(changes.len(), 1);
+    let out = say(&mut svc, "bob@localhost/phone", "again", NOW + 2).expect("accepted");
+    assert_eq!(out.rendered.len(), 2);
+    let _ = svc.presence(
+        &jid("carol@localhost/tab"),
+        &jid("coffee@mix.localhost"),
+        Some("unavailable"),
+    );
+    assert_eq!(
+        say(&mut svc, "bob@localhost/phone", "x", NOW + 3)
+            .expect("ok")
+            .rendered
+            .len(),
+        1
+    );
+    let e = say(&mut svc, "bob@localhost/phone", &"x".repeat(2000), NOW + 4).expect_err("too big");
+    assert_eq!(e.condition, DefinedCondition::PolicyViolation);
+}
+
+#[test]
+fn setnick_subscriptions_and_leave() {
+    let mut svc = service();
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    join(&mut svc, "carol@localhost/x", &join_nick("carol")).expect("carol");
+    let (bob, to) = (jid("bob@localhost/phone"), jid("coffee@mix.localhost"));
+    let req = Request {
+        from: &bob,
+        to: &to,
+        id: "n",
+        now: NOW,
+    };
+    let e = svc
+        .setnick(
+            &req,
+            "coffee",
+            crate::xml::SetNick::new("Carol"),
+            CoreVersion::V1,
+        )
+        .expect_err("taken");
+    assert_eq!(e.condition, DefinedCondition::Conflict);
+    let out = svc
+        .setnick(
+            &req,
+            "coffee",
+            crate::xml::SetNick::new("robert"),
+            CoreVersion::V1,
+        )
+        .expect("renamed");
+    assert!(strings(&out)[0].contains("<nick>robert</nick>"));
+    assert!(
+        svc.state.channels["coffee"].nick_holder("bob").is_none(),
+        "the old nick is free again"
+    );
+    let upd = crate::xml::UpdateSubscription::new(Vec::new(), vec![crate::xml::Node::Participants]);
+    let out = svc
+        .update_subscription(&req, "coffee", upd, CoreVersion::V1)
+        .expect("updated");
+    assert!(
+        strings(&out)[0].contains("jid='bob@localhost'"),
+        "{}",
+        strings(&out)[0]
+    );
+    let out = svc.leave(&req, "coffee", CoreVersion::V1).expect("left");
+    assert!(strings(&out)[0].contains("<leave"), "{:?}", strings(&out));
+    assert!(strings(&out)
+        .iter()
+        .any(|s| s.contains("<retract") && s.contains("to='carol@localhost'")));
+    let e = say(&mut svc, "bob@localhost/phone", "still here?", NOW).expect_err("gone");
+    assert_eq!(e.condition, DefinedCondition::Forbidden);
+    assert!(
+        svc.leave(&req, "coffee", CoreVersion::V1).is_ok(),
+        "leaving twice succeeds"
+    );
+}

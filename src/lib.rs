@@ -38,15 +38,72 @@ pub mod router;
 pub mod store;
 pub mod xml;
 
+use std::sync::Arc;
+
 use tokio_util::sync::CancellationToken;
 
-/// Serves until `shutdown` is cancelled, then closes the stream cleanly.
-pub async fn run(config: config::Config, shutdown: CancellationToken) {
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened or read.
+    #[error("cannot open the store {path}: {source}")]
+    Store {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: store::StoreError,
+    },
+    /// The stored state could not be understood.
+    #[error("cannot load the channels from {path}: {source}")]
+    Load {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: mix::state::LoadError,
+    },
+}
+
+/// Opens the store, loads the channels and serves until `shutdown` is
+/// cancelled; then closes the stream cleanly and flushes the store.
+pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<(), RunError> {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
+    let path = config.storage.path.clone();
+    let store_err = |source| RunError::Store {
+        path: path.clone(),
+        source,
+    };
+    let open_path = path.clone();
+    let store: Arc<dyn store::Store> = Arc::new(
+        tokio::task::spawn_blocking(move || store::sqlite::SqliteStore::open(&open_path))
+            .await
+            .map_err(|e| store_err(store::StoreError::Backend(e.to_string())))?
+            .map_err(store_err)?,
+    );
+    let snapshot = store::blocking(store.clone(), |s| s.load())
+        .await
+        .map_err(store_err)?;
+    let domain = config.component.jid.clone();
+    let state = mix::State::from_snapshot(&domain, snapshot).map_err(|source| RunError::Load {
+        path: path.clone(),
+        source,
+    })?;
+    tracing::info!(channels = state.channels.len(), store = %path.display(), "channels loaded");
+    let service = mix::Service {
+        domain,
+        state,
+        rules: mix::Rules::from_config(&config),
+    };
+    let commits =
+        store::commit::Committer::spawn(store.clone(), store::commit::CommitOptions::default())
+            .map_err(store_err)?;
+
     let settings = component::LinkSettings::from_config(&config.component, config.log.xml_trace);
     let (outbox, queue) = component::queue(config.component.queue);
-    let router = router::Router::new(config.component.jid.clone());
+    let policy: Arc<dyn invite::policy::InvitePolicy> = Arc::new(invite::open::OpenPolicy);
+    let router = router::Router::new(service, policy, store, commits.clone(), outbox.clone());
     component::run(settings, router, outbox, queue, shutdown).await;
+    commits.shutdown().await;
+    Ok(())
 }

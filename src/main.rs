@@ -107,21 +107,41 @@ fn run(path: &std::path::Path) -> ExitCode {
     };
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
-        let service = tokio::spawn(mixgate::run(config, shutdown.clone()));
-        if let Err(e) = wait_for_signal().await {
-            tracing::error!("cannot listen for signals: {e}");
-            return ExitCode::FAILURE;
+        let mut service = tokio::spawn(mixgate::run(config, shutdown.clone()));
+        tokio::select! {
+            signal = wait_for_signal() => {
+                if let Err(e) = signal {
+                    tracing::error!("cannot listen for signals: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            // The service ends by itself only when it cannot start.
+            ended = &mut service => return exit_code(ended),
         }
         tracing::info!("shutting down");
         shutdown.cancel();
         match tokio::time::timeout(SHUTDOWN_LIMIT, service).await {
-            Ok(_) => ExitCode::SUCCESS,
+            Ok(ended) => exit_code(ended),
             Err(_) => {
                 tracing::warn!("shutdown took longer than {SHUTDOWN_LIMIT:?}; exiting anyway");
                 ExitCode::SUCCESS
             }
         }
     })
+}
+
+fn exit_code(ended: Result<Result<(), mixgate::RunError>, tokio::task::JoinError>) -> ExitCode {
+    match ended {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!("the service failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Resolves on the first SIGINT or SIGTERM.

@@ -8,24 +8,30 @@ use std::time::Duration;
 use fake::{FakeServer, NS};
 use tokio_util::sync::CancellationToken;
 
-fn config(port: u16, secret: &str, extra: &str) -> mixgate::config::Config {
+fn config(dir: &Path, port: u16, secret: &str, extra: &str) -> mixgate::config::Config {
     let text = format!(
         "[component]\njid = \"mix.localhost\"\nserver = \"127.0.0.1:{port}\"\nsecret = \"{secret}\"\n{extra}"
     );
-    mixgate::config::Config::from_toml(Path::new("/tmp/mixgate-test.toml"), &text, None)
-        .expect("config")
+    mixgate::config::Config::from_toml(&dir.join("config.toml"), &text, None).expect("config")
 }
 
-fn start(port: u16, secret: &str, extra: &str) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+type Task = tokio::task::JoinHandle<Result<(), mixgate::RunError>>;
+
+/// Runs mixgate in-process with its store in a fresh temp dir.
+fn start(port: u16, secret: &str, extra: &str) -> (CancellationToken, Task, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(mixgate::run(config(port, secret, extra), shutdown.clone()));
-    (shutdown, task)
+    let task = tokio::spawn(mixgate::run(
+        config(dir.path(), port, secret, extra),
+        shutdown.clone(),
+    ));
+    (shutdown, task, dir)
 }
 
 #[tokio::test]
 async fn answers_disco_ping_version_and_refuses_the_rest() {
     let server = FakeServer::bind("s3cret").await;
-    let (shutdown, task) = start(server.port, "s3cret", "");
+    let (shutdown, task, _dir) = start(server.port, "s3cret", "");
     let mut conn = server.accept().await;
     assert!(conn.authenticated);
 
@@ -86,13 +92,14 @@ async fn answers_disco_ping_version_and_refuses_the_rest() {
     tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .expect("run returns")
-        .expect("no panic");
+        .expect("no panic")
+        .expect("run ends cleanly");
 }
 
 #[tokio::test]
 async fn pings_a_quiet_link_and_reconnects_after_a_drop() {
     let server = FakeServer::bind("s3cret").await;
-    let (shutdown, task) = start(
+    let (shutdown, task, _dir) = start(
         server.port,
         "s3cret",
         "ping_interval = \"1s\"\nread_timeout = \"5s\"\n",
@@ -117,7 +124,7 @@ async fn pings_a_quiet_link_and_reconnects_after_a_drop() {
 #[tokio::test]
 async fn a_refused_handshake_is_retried() {
     let server = FakeServer::bind("the-real-secret").await;
-    let (shutdown, task) = start(server.port, "a-wrong-secret", "");
+    let (shutdown, task, _dir) = start(server.port, "a-wrong-secret", "");
     let first = server.accept().await;
     assert!(!first.authenticated);
     let second = server.accept().await;

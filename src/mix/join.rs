@@ -133,8 +133,7 @@ impl Service {
             }
         }
         let mut replies = Vec::new();
-        let pid =
-            ParticipantId::new(id).map_err(|e| Refusal::bad_request(e.to_string()))?;
+        let pid = ParticipantId::new(id).map_err(|e| Refusal::bad_request(e.to_string()))?;
         let mut result = Join::result(pid.clone(), granted, nick);
         if let Ok(proxy) = pid.proxy_jid(&ch.jid) {
             result = result.with_jid(proxy);

@@ -9,6 +9,7 @@
 //!
 
 mod create;
+mod destroy;
 pub mod fanout;
 mod join;
 mod leave;

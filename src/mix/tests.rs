@@ -307,3 +307,55 @@ fn setnick_subscriptions_and_leave() {
         "leaving twice succeeds"
     );
 }
+
+#[test]
+fn only_owners_destroy() {
+    let mut svc = service();
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    let (bob, alice, to) = (
+        jid("bob@localhost/phone"),
+        jid("alice@localhost/laptop"),
+        jid("mix.localhost"),
+    );
+    let d = crate::xml::Destroy::new(ChannelName::new("coffee"));
+    let e = svc
+        .destroy(
+            &Request {
+                from: &bob,
+                to: &to,
+                id: "d",
+                now: NOW,
+            },
+            d.clone(),
+        )
+        .expect_err("not owner");
+    assert_eq!(e.condition, DefinedCondition::Forbidden);
+    let out = svc
+        .destroy(
+            &Request {
+                from: &alice,
+                to: &to,
+                id: "d",
+                now: NOW,
+            },
+            d.clone(),
+        )
+        .expect("owner");
+    assert!(
+        strings(&out)[0].contains("type='result'")
+            && strings(&out).iter().any(|s| s.contains("<retract"))
+    );
+    assert!(svc.state.channels.is_empty());
+    let e = svc
+        .destroy(
+            &Request {
+                from: &alice,
+                to: &to,
+                id: "d",
+                now: NOW,
+            },
+            d,
+        )
+        .expect_err("gone");
+    assert_eq!(e.condition, DefinedCondition::ItemNotFound);
+}

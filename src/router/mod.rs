@@ -1,14 +1,20 @@
-//! Element → typed stanza → the handler that owns its address; handler
-//! refusals → `<error/>` replies.
+//! Element → typed request → the channel service; refusals → `<error/>`
+//! replies; the service's output → the commit-then-send pipeline.
 //!
-//! The router is sans-IO at its core ([`Router::route`] takes an element and
-//! returns the stanzas to send), so every routing rule is unit-tested
-//! without a socket; the [`Handler`] impl only feeds the outbox.
+//! Addresses: the component domain itself (discovery, ping, version,
+//! create, destroy, and privileged presence), a channel's bare JID (every
+//! MIX request), and anything else under the domain (participant proxy
+//! JIDs, `channel/resource`), which we do not serve.
 
+mod channel;
+mod pipeline;
 mod service;
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use minidom::Element;
-use xmpp_parsers::iq::Iq;
+use tokio::sync::{mpsc, oneshot};
+use xmpp_parsers::iq::{Iq, IqPayload};
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::Message;
 use xmpp_parsers::presence::Presence;
@@ -16,103 +22,251 @@ use xmpp_parsers::presence::Presence;
 pub use crate::reply::{error_reply, Refusal};
 
 use crate::component::{Handler, Outbox, NS_COMPONENT};
+use crate::invite::policy::InvitePolicy;
+use crate::mix::{Outcome, Service};
+use crate::store::commit::CommitHandle;
+use crate::store::{Change, Store};
+use pipeline::{header_of, Pending};
 
 /// Routes stanzas addressed to the component domain and its channels.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Router {
-    service: BareJid,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("domain", &self.inner.domain)
+            .field("policy", &self.inner.policy)
+            .finish()
+    }
+}
+
+struct Inner {
+    domain: BareJid,
+    mix: Arc<Mutex<Service>>,
+    policy: Arc<dyn InvitePolicy>,
+    commits: CommitHandle,
+    pipeline: mpsc::Sender<Pending>,
 }
 
 impl Router {
-    /// A router for the component domain `service`.
-    pub fn new(service: BareJid) -> Self {
-        Self { service }
+    /// A router over `mix`, committing through `commits` and sending through `outbox`.
+    pub fn new(
+        mix: Service,
+        policy: Arc<dyn InvitePolicy>,
+        store: Arc<dyn Store>,
+        commits: CommitHandle,
+        outbox: Outbox,
+    ) -> Self {
+        let domain = mix.domain.clone();
+        let mix = Arc::new(Mutex::new(mix));
+        let pipeline = pipeline::spawn(outbox, mix.clone(), store.clone());
+        Self {
+            inner: Arc::new(Inner {
+                domain,
+                mix,
+                policy,
+                commits,
+                pipeline,
+            }),
+        }
     }
 
-    /// Everything to send in answer to `el` (possibly nothing).
-    pub fn route(&self, el: Element) -> Vec<Element> {
-        if el.ns() != NS_COMPONENT {
-            tracing::debug!(name = el.name(), "ignored a non-stanza element");
-            return Vec::new();
+    /// Resolves once every request handled so far has been committed and sent.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.pipeline.send(Pending::Barrier(tx)).await.is_ok() {
+            let _ = rx.await;
         }
-        let outcome = match el.name() {
-            "iq" => self.iq(&el),
-            "message" => self.message(&el),
-            "presence" => self.presence(&el),
-            other => {
-                tracing::debug!(name = other, "ignored an unknown top-level element");
-                Ok(None)
+    }
+
+    /// The service, locked. Never held across an await.
+    fn mix(&self) -> MutexGuard<'_, Service> {
+        // A panic while holding the lock would be a bug; the state is still
+        // the best we have, so keep serving rather than poison every request.
+        self.inner.mix.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `outcome` (or the error reply for `refusal`) behind earlier requests.
+    async fn finish(&self, request: &Element, result: Result<Outcome, Refusal>) {
+        let pending = match result {
+            Ok(out) => {
+                let commit = (!out.changes.is_empty()).then(|| {
+                    let commits = self.inner.commits.clone();
+                    tokio::spawn(async move { commits.commit(out.changes).await })
+                });
+                Pending::Send {
+                    commit,
+                    replies: out.replies,
+                    rendered: out.rendered,
+                    request: Some(header_of(request)),
+                }
+            }
+            Err(refusal) => Pending::Send {
+                commit: None,
+                replies: error_reply(request, &refusal).into_iter().collect(),
+                rendered: Vec::new(),
+                request: None,
+            },
+        };
+        let _ = self.inner.pipeline.send(pending).await;
+    }
+
+    /// Commits changes that need no reply (learned resources).
+    async fn record(&self, changes: Vec<Change>) {
+        if !changes.is_empty() {
+            self.finish(
+                &Element::bare("presence", NS_COMPONENT),
+                Ok(Outcome {
+                    changes,
+                    ..Outcome::default()
+                }),
+            )
+            .await;
+        }
+    }
+
+    fn is_service(&self, to: &Jid) -> bool {
+        to.node().is_none() && to.resource().is_none() && to.domain() == self.inner.domain.domain()
+    }
+
+    async fn iq(&self, el: &Element) {
+        let iq = match Iq::try_from(el.clone()) {
+            Ok(iq) => iq,
+            Err(e) => {
+                return self
+                    .finish(el, Err(Refusal::bad_request(format!("malformed iq: {e}"))))
+                    .await
             }
         };
-        match outcome {
-            Ok(reply) => reply.into_iter().collect(),
-            Err(refusal) => error_reply(&el, &refusal).into_iter().collect(),
-        }
-    }
-
-    fn iq(&self, el: &Element) -> Result<Option<Element>, Refusal> {
-        let iq = Iq::try_from(el.clone())
-            .map_err(|e| Refusal::bad_request(format!("malformed iq: {e}")))?;
         let (header, payload) = iq.split();
-        let to = header
-            .to
-            .clone()
-            .ok_or_else(|| Refusal::bad_request("the iq has no 'to'"))?;
-        let request = match payload {
-            xmpp_parsers::iq::IqPayload::Get(p) => Some((true, p)),
-            xmpp_parsers::iq::IqPayload::Set(p) => Some((false, p)),
-            // Answers to our own requests; nothing to do yet.
-            _ => None,
+        let (Some(from), Some(to)) = (header.from, header.to) else {
+            return self
+                .finish(
+                    el,
+                    Err(Refusal::bad_request("the iq needs 'from' and 'to'")),
+                )
+                .await;
         };
-        let Some((is_get, payload)) = request else {
-            return Ok(None);
+        let (is_get, payload) = match payload {
+            IqPayload::Get(p) => (true, p),
+            IqPayload::Set(p) => (false, p),
+            // Answers to our own requests; nothing is waiting for them yet.
+            IqPayload::Result(_) | IqPayload::Error(_) => return,
         };
-        if !self.is_service(&to) {
-            return Err(Refusal::item_not_found("no such channel"));
-        }
-        let result = if is_get {
-            service::answer_get(&payload)?
+        let now = now_micros();
+        let req = crate::mix::Request {
+            from: &from,
+            to: &to,
+            id: &header.id,
+            now,
+        };
+        let result = if self.is_service(&to) {
+            service::iq(self, &req, is_get, payload)
         } else {
-            return Err(Refusal::service_unavailable());
+            match channel_name(&to) {
+                Some(name) => channel::iq(self, &req, &name, is_get, payload).await,
+                None => Err(Refusal::service_unavailable()),
+            }
         };
-        let reply = Iq::Result {
-            from: Some(to),
-            to: header.from,
-            id: header.id,
-            payload: result,
-        };
-        Ok(Some(reply.into()))
+        self.finish(el, result).await;
     }
 
-    fn message(&self, el: &Element) -> Result<Option<Element>, Refusal> {
-        let msg = Message::try_from(el.clone())
-            .map_err(|e| Refusal::bad_request(format!("malformed message: {e}")))?;
-        match msg.to {
-            Some(to) if self.is_service(&to) => Err(Refusal::service_unavailable()),
-            _ => Err(Refusal::item_not_found("no such channel")),
+    async fn message(&self, el: &Element) {
+        let msg = match Message::try_from(el.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                return self
+                    .finish(
+                        el,
+                        Err(Refusal::bad_request(format!("malformed message: {e}"))),
+                    )
+                    .await
+            }
+        };
+        let (Some(from), Some(to)) = (msg.from, msg.to) else {
+            return;
+        };
+        if el.attr("type") == Some("error") {
+            // A copy we sent could not be delivered: forget that resource.
+            // Never answered (RFC 6120 §8.3.1).
+            let changes = self.mix().bounced(&from);
+            return self.record(changes).await;
         }
+        if self.is_service(&to) {
+            // The server's XEP-0356 privilege announcement, and anything else
+            // for the domain itself, needs no answer.
+            return;
+        }
+        let result = match channel_name(&to) {
+            Some(name) => {
+                let req = crate::mix::Request {
+                    from: &from,
+                    to: &to,
+                    id: "",
+                    now: now_micros(),
+                };
+                self.mix().message(&req, &name, el, approx_size(el))
+            }
+            // Private messages through proxy JIDs (MIX-ANON) are not offered.
+            None => Err(Refusal::service_unavailable()),
+        };
+        self.finish(el, result).await;
     }
 
     /// Presence is accepted quietly: bouncing errors at presence invites
     /// loops with servers that forward it (PROTOCOL.md §9.11).
-    fn presence(&self, el: &Element) -> Result<Option<Element>, Refusal> {
-        if let Err(e) = Presence::try_from(el.clone()) {
-            tracing::debug!(error = %e, "ignored malformed presence");
-        }
-        Ok(None)
-    }
-
-    fn is_service(&self, to: &Jid) -> bool {
-        to.node().is_none() && to.resource().is_none() && to.domain() == self.service.domain()
+    async fn presence(&self, el: &Element) {
+        let p = match Presence::try_from(el.clone()) {
+            Ok(p) => p,
+            Err(e) => return tracing::debug!(error = %e, "ignored malformed presence"),
+        };
+        let (Some(from), Some(to)) = (p.from, p.to) else {
+            return;
+        };
+        let changes = self.mix().presence(&from, &to, el.attr("type"));
+        self.record(changes).await;
     }
 }
 
+/// The channel localpart of a channel's bare JID; `None` for proxy JIDs
+/// (`id#channel`) and full JIDs, which we do not serve.
+fn channel_name(to: &Jid) -> Option<String> {
+    let node = to.node()?;
+    (to.resource().is_none() && !node.as_str().contains('#')).then(|| node.as_str().to_owned())
+}
+
+/// The size of an element in bytes of XML, approximately (names, attributes
+/// and text, without escaping), for size limits without serialising.
+fn approx_size(el: &Element) -> usize {
+    let own = 2 * el.name().len()
+        + 5
+        + el.attrs()
+            .into_iter()
+            .map(|(_, v)| v.len() + 16)
+            .sum::<usize>()
+        + el.texts().map(str::len).sum::<usize>();
+    own + el.children().map(approx_size).sum::<usize>()
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 impl Handler for Router {
-    async fn handle(&self, element: Element, outbox: &Outbox) {
-        for reply in self.route(element) {
-            if outbox.send(reply).await.is_err() {
-                return;
-            }
+    async fn handle(&self, element: Element, _outbox: &Outbox) {
+        if element.ns() != NS_COMPONENT {
+            return tracing::debug!(name = element.name(), "ignored a non-stanza element");
+        }
+        match element.name() {
+            "iq" => self.iq(&element).await,
+            "message" => self.message(&element).await,
+            "presence" => self.presence(&element).await,
+            other => tracing::debug!(name = other, "ignored an unknown top-level element"),
         }
     }
 }

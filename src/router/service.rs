@@ -1,12 +1,73 @@
 //! Answers for the service domain itself (`mix.example.org`): discovery,
-//! XEP-0199 ping and XEP-0092 software version.
+//! XEP-0199 ping, XEP-0092 software version, and channel create/destroy
+//! (XEP-0369 §7.3, addressed to the service).
 
 use minidom::Element;
 use xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult, DiscoItemsResult, Identity};
 use xmpp_parsers::ns;
 use xmpp_parsers::version::VersionResult;
 
+use crate::mix::{Outcome, Request};
 use crate::reply::Refusal;
+use crate::xml::request::parse_core;
+use crate::xml::{Create, Destroy, FEATURE_CREATE_CHANNEL, MIX_CORE_0};
+
+use super::Router;
+
+/// An iq to the service domain.
+pub(super) fn iq(
+    router: &Router,
+    req: &Request<'_>,
+    is_get: bool,
+    payload: Element,
+) -> Result<Outcome, Refusal> {
+    if is_get {
+        let result = if payload.is("query", ns::DISCO_ITEMS) {
+            let items = listed_channels(&router.mix());
+            Some(
+                DiscoItemsResult {
+                    node: None,
+                    items,
+                    rsm: None,
+                }
+                .into(),
+            )
+        } else {
+            answer_get(&payload)?
+        };
+        return Ok(result_outcome(req, result));
+    }
+    let core = payload.ns() == MIX_CORE || payload.ns() == MIX_CORE_0;
+    match payload.name() {
+        "create" if core => {
+            let create =
+                parse_core::<Create>(payload).map_err(|e| Refusal::bad_request(e.to_string()))?;
+            router
+                .mix()
+                .create(req, create.payload, create.version, &mut rand::thread_rng())
+        }
+        "destroy" if core => {
+            let destroy =
+                parse_core::<Destroy>(payload).map_err(|e| Refusal::bad_request(e.to_string()))?;
+            router.mix().destroy(req, destroy.payload)
+        }
+        _ => Err(Refusal::service_unavailable()),
+    }
+}
+
+/// An iq result to `req` carrying `payload`.
+pub(super) fn result_outcome(req: &Request<'_>, payload: Option<Element>) -> Outcome {
+    let iq = xmpp_parsers::iq::Iq::Result {
+        from: Some(req.to.clone()),
+        to: Some(req.from.clone()),
+        id: req.id.to_owned(),
+        payload,
+    };
+    Outcome {
+        replies: vec![iq.into()],
+        ..Outcome::default()
+    }
+}
 
 /// The MIX core namespace, advertised as a feature (XEP-0369 §6.1).
 pub(super) const MIX_CORE: &str = "urn:xmpp:mix:core:1";
@@ -52,6 +113,7 @@ fn disco_info() -> DiscoInfoResult {
         ns::DISCO_INFO,
         ns::DISCO_ITEMS,
         MIX_CORE,
+        FEATURE_CREATE_CHANNEL,
         ns::PING,
         ns::VERSION,
     ];
@@ -61,6 +123,24 @@ fn disco_info() -> DiscoInfoResult {
         features: features.into_iter().map(String::from).collect(),
         extensions: Vec::new(),
     }
+}
+
+/// Service disco#items: the channels that are not hidden (XEP-0369 §6.2;
+/// ad-hoc channels are never listed, §7.3.3).
+fn listed_channels(svc: &crate::mix::Service) -> Vec<xmpp_parsers::disco::Item> {
+    let mut items: Vec<_> = svc
+        .state
+        .channels
+        .values()
+        .filter(|c| !c.hidden)
+        .map(|c| xmpp_parsers::disco::Item {
+            jid: c.jid.clone().into(),
+            node: None,
+            name: c.settings.name.clone(),
+        })
+        .collect();
+    items.sort_by(|a, b| a.jid.as_str().cmp(b.jid.as_str()));
+    items
 }
 
 #[cfg(test)]

@@ -1,23 +1,66 @@
+//! The router end to end but for the socket: elements in, and what reaches
+//! the outbox after the commit pipeline, out.
+
+use std::sync::Arc;
+
 use super::*;
+use crate::component::{queue, Queue};
+use crate::invite::open::OpenPolicy;
+use crate::mix::{Rules, State};
+use crate::store::commit::{CommitOptions, Committer};
+use crate::store::memory::MemoryStore;
 
-fn router() -> Router {
-    Router::new(BareJid::new("mix.localhost").expect("jid"))
+struct Rig {
+    router: Router,
+    queue: Queue,
 }
 
-fn route(xml: &str) -> Vec<String> {
-    router()
-        .route(xml.parse().expect("test XML"))
-        .iter()
-        .map(String::from)
-        .collect()
+fn rig() -> Rig {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let commits = Committer::spawn(store.clone(), CommitOptions::default()).expect("committer");
+    let (outbox, queue) = queue(256);
+    let service = Service {
+        domain: BareJid::new("mix.localhost").expect("jid"),
+        state: State::default(),
+        rules: Rules {
+            create_domains: vec!["localhost".into()],
+            private_by_default: false,
+            max_channels_per_user: 5,
+            max_participants: 100,
+            max_nick_chars: 32,
+            max_message_bytes: 4096,
+        },
+    };
+    let router = Router::new(service, Arc::new(OpenPolicy), store, commits, outbox);
+    Rig { router, queue }
 }
 
-#[test]
-fn disco_info_on_the_service() {
-    let out = route("<iq xmlns='jabber:component:accept' type='get' id='d1' from='alice@localhost/r' to='mix.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+impl Rig {
+    /// Sends `xml` through the router and returns everything written in answer.
+    async fn ask(&self, xml: &str) -> Vec<String> {
+        let (outbox, _q) = queue(1);
+        self.router
+            .handle(xml.parse().expect("test XML"), &outbox)
+            .await;
+        self.router.flush().await;
+        let mut out = Vec::new();
+        let mut rx = self.queue.lock().await;
+        while let Ok(item) = rx.try_recv() {
+            out.push(match item {
+                crate::component::Outgoing::Element(e) => String::from(&e),
+                crate::component::Outgoing::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+            });
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn disco_info_on_the_service() {
+    let out = rig().ask("<iq xmlns='jabber:component:accept' type='get' id='d1' from='alice@localhost/r' to='mix.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>").await;
     assert_eq!(out.len(), 1);
     assert!(
-        out[0].contains("type='result'") && out[0].contains("urn:xmpp:mix:core:1"),
+        out[0].contains("type='result'") && out[0].contains("urn:xmpp:mix:core:1#create-channel"),
         "{}",
         out[0]
     );
@@ -28,52 +71,84 @@ fn disco_info_on_the_service() {
     );
 }
 
-#[test]
-fn unknown_iq_is_service_unavailable() {
+#[tokio::test]
+async fn unknown_iq_is_service_unavailable() {
+    let rig = rig();
     for t in ["get", "set"] {
-        let out = route(&format!("<iq xmlns='jabber:component:accept' type='{t}' id='u' from='alice@localhost/r' to='mix.localhost'><foo xmlns='urn:example:unknown'/></iq>"));
+        let out = rig.ask(&format!("<iq xmlns='jabber:component:accept' type='{t}' id='u' from='alice@localhost/r' to='mix.localhost'><foo xmlns='urn:example:unknown'/></iq>")).await;
         assert!(out[0].contains("<service-unavailable"), "{}", out[0]);
     }
 }
 
-#[test]
-fn unconvertible_iq_is_bad_request() {
+#[tokio::test]
+async fn unconvertible_stanzas_get_bad_request() {
+    let rig = rig();
     // A get without a payload: the typed Iq refuses it, so we answer bad-request.
-    let out = route("<iq xmlns='jabber:component:accept' type='get' id='b' from='alice@localhost/r' to='mix.localhost'/>");
-    assert_eq!(out.len(), 1);
+    let out = rig.ask("<iq xmlns='jabber:component:accept' type='get' id='b' from='alice@localhost/r' to='mix.localhost'/>").await;
     assert!(
         out[0].contains("<bad-request") && out[0].contains("id='b'"),
         "{}",
         out[0]
     );
-}
-
-#[test]
-fn bogus_message_type_gets_bad_request() {
     // Prosody forwards this as-is (SERVERS.md §1); tokio-xmpp's Component would drop the link.
-    let out = route("<message xmlns='jabber:component:accept' type='bogus' id='m1' from='alice@localhost/r' to='mix.localhost'><body>x</body></message>");
-    assert_eq!(out.len(), 1);
+    let out = rig.ask("<message xmlns='jabber:component:accept' type='bogus' id='m1' from='alice@localhost/r' to='c@mix.localhost'><body>x</body></message>").await;
     assert!(out[0].contains("<bad-request"), "{}", out[0]);
 }
 
-#[test]
-fn errors_and_presence_are_never_answered() {
-    assert!(route("<iq xmlns='jabber:component:accept' type='error' id='e' from='alice@localhost/r' to='mix.localhost'/>").is_empty());
-    assert!(route("<message xmlns='jabber:component:accept' type='error' id='e' from='alice@localhost/r' to='c@mix.localhost'/>").is_empty());
-    assert!(route(
-        "<presence xmlns='jabber:component:accept' from='alice@localhost/r' to='c@mix.localhost'/>"
-    )
-    .is_empty());
-    assert!(route("<presence xmlns='jabber:component:accept' type='bogus' from='alice@localhost/r' to='c@mix.localhost'/>").is_empty());
-    assert!(route("<iq xmlns='jabber:component:accept' type='result' id='r' from='localhost' to='mix.localhost'/>").is_empty());
+#[tokio::test]
+async fn errors_presence_and_service_messages_are_never_answered() {
+    let rig = rig();
+    for xml in [
+        "<iq xmlns='jabber:component:accept' type='error' id='e' from='alice@localhost/r' to='mix.localhost'/>",
+        "<message xmlns='jabber:component:accept' type='error' id='e' from='alice@localhost/r' to='c@mix.localhost'/>",
+        "<presence xmlns='jabber:component:accept' from='alice@localhost/r' to='c@mix.localhost'/>",
+        "<presence xmlns='jabber:component:accept' type='bogus' from='alice@localhost/r' to='c@mix.localhost'/>",
+        "<iq xmlns='jabber:component:accept' type='result' id='r' from='localhost' to='mix.localhost'/>",
+        "<message xmlns='jabber:component:accept' from='localhost' to='mix.localhost'><privilege xmlns='urn:xmpp:privilege:2'/></message>",
+    ] {
+        assert!(rig.ask(xml).await.is_empty(), "{xml}");
+    }
 }
 
-#[test]
-fn iq_to_an_unknown_channel_is_item_not_found() {
-    let out = route("<iq xmlns='jabber:component:accept' type='get' id='c' from='alice@localhost/r' to='nope@mix.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+#[tokio::test]
+async fn iq_to_an_unknown_channel_is_item_not_found() {
+    let out = rig().ask("<iq xmlns='jabber:component:accept' type='set' id='c' from='alice@localhost/r' to='nope@mix.localhost'><join xmlns='urn:xmpp:mix:core:1'><nick>a</nick></join></iq>").await;
     assert!(
         out[0].contains("<item-not-found") && out[0].contains("no such channel"),
         "{}",
         out[0]
+    );
+}
+
+#[tokio::test]
+async fn create_join_and_chat_through_the_router() {
+    let rig = rig();
+    let out = rig.ask("<iq xmlns='jabber:component:accept' type='set' id='c1' from='alice@localhost/r' to='mix.localhost'><create xmlns='urn:xmpp:mix:core:1' channel='coffee'/></iq>").await;
+    assert!(
+        out[0].contains("type='result'") && out[0].contains("channel='coffee'"),
+        "{out:?}"
+    );
+    let out = rig.ask("<iq xmlns='jabber:component:accept' type='get' id='i1' from='alice@localhost/r' to='mix.localhost'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>").await;
+    assert!(out[0].contains("jid='coffee@mix.localhost'"), "{out:?}");
+    let out = rig.ask("<iq xmlns='jabber:component:accept' type='set' id='j1' from='alice@localhost/r' to='coffee@mix.localhost'><join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>alice</nick></join></iq>").await;
+    assert!(
+        out[0].contains("type='result'") && out[0].contains("<nick>alice</nick>"),
+        "{out:?}"
+    );
+    let out = rig.ask("<message xmlns='jabber:component:accept' type='groupchat' id='m1' from='alice@localhost/r' to='coffee@mix.localhost'><body>hello</body></message>").await;
+    assert_eq!(out.len(), 1, "the echo to alice's resource: {out:?}");
+    assert!(
+        out[0].contains("to='alice@localhost/r'") && out[0].contains("<body>hello</body>"),
+        "{out:?}"
+    );
+    let out = rig.ask("<message xmlns='jabber:component:accept' type='groupchat' id='m2' from='bob@localhost/r' to='coffee@mix.localhost'><body>hi</body></message>").await;
+    assert!(
+        out[0].contains("type='error'") && out[0].contains("<forbidden"),
+        "{out:?}"
+    );
+    let out = rig.ask("<iq xmlns='jabber:component:accept' type='get' id='p' from='alice@localhost/r' to='0a1b#coffee@mix.localhost'><ping xmlns='urn:xmpp:ping'/></iq>").await;
+    assert!(
+        out[0].contains("<service-unavailable"),
+        "proxy JIDs are not served: {out:?}"
     );
 }

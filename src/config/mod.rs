@@ -9,6 +9,7 @@
 
 mod channels;
 mod duration;
+mod invites;
 mod raw;
 mod secret;
 
@@ -20,6 +21,7 @@ use xmpp_parsers::jid::BareJid;
 
 pub use channels::{ChannelsConfig, LimitsConfig};
 pub use duration::{format_duration, parse_duration, DurationError};
+pub use invites::{HmacKey, InvitesConfig, PolicyName, MIN_KEY_BYTES};
 pub use raw::RawConfig;
 pub use secret::{permission_warning, read_secret_file, Secret, SecretSource};
 
@@ -76,6 +78,8 @@ pub struct Config {
     pub channels: ChannelsConfig,
     /// Size and retention limits.
     pub limits: LimitsConfig,
+    /// Invitations.
+    pub invites: InvitesConfig,
     /// Logging.
     pub log: LogConfig,
     /// Non-fatal findings (such as a world-readable secret file), shown by
@@ -204,6 +208,31 @@ impl Config {
             l.archive_retention
                 .map_or_else(|| "forever".to_owned(), format_duration)
         );
+        let i = &self.invites;
+        let _ = writeln!(
+            out,
+            "\n[invites]\npolicy = \"{}\"\nttl = \"{}\"\nallow_bearer = {}\nremember_invitees = {}\nmax_pending = {}\nmax_per_hour = {}",
+            i.policy.as_str(),
+            format_duration(i.ttl),
+            i.allow_bearer,
+            i.remember_invitees,
+            i.max_pending,
+            i.max_per_hour
+        );
+        if i.keys.is_empty() {
+            let _ = writeln!(
+                out,
+                "# [invites.hmac] no keys configured: one is generated and kept in the store"
+            );
+        }
+        for k in &i.keys {
+            let _ = writeln!(
+                out,
+                "# hmac key \"{}\" from {} (redacted)",
+                k.id,
+                k.file.display()
+            );
+        }
         let _ = writeln!(
             out,
             "\n[log]\nlevel = \"{}\"\nxml_trace = {}",

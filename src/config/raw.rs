@@ -25,6 +25,8 @@ pub struct RawConfig {
     channels: super::channels::RawChannels,
     #[serde(default)]
     limits: super::channels::RawLimits,
+    #[serde(default)]
+    invites: super::invites::RawInvites,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,7 +97,7 @@ impl Ctx<'_> {
 
     /// A path from the file; relative paths are relative to the config file's folder,
     /// so a config works the same whatever the working directory of the service.
-    fn resolve(&self, p: &str) -> PathBuf {
+    pub(super) fn resolve(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() {
             p.to_owned()
@@ -226,6 +228,7 @@ pub(super) fn validate(
     };
     let channels = super::channels::channels(&cx, raw.channels, ping_to.domain().as_str())?;
     let limits = super::channels::limits(&cx, raw.limits)?;
+    let invites = super::invites::invites(&cx, raw.invites, &mut warnings)?;
     let log = LogConfig {
         level: raw.log.level.unwrap_or_else(|| "info".to_owned()),
         xml_trace: raw.log.xml_trace.unwrap_or(false),
@@ -248,6 +251,7 @@ pub(super) fn validate(
         storage,
         channels,
         limits,
+        invites,
         log,
         warnings,
     })

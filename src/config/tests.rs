@@ -220,3 +220,45 @@ fn channel_and_limit_keys() {
     let e = err_text(&format!("{MINIMAL}[channels]\ncreate = [\"user@x\"]\n"));
     assert!(e.contains("channels.create"), "{e}");
 }
+
+#[test]
+fn invite_keys_and_policy() {
+    let c = parse(MINIMAL).expect("valid");
+    assert_eq!(c.invites.policy, PolicyName::Hmac);
+    assert!(c.invites.remember_invitees && !c.invites.allow_bearer && c.invites.keys.is_empty());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("k1"), "0123456789abcdef0123456789abcdef\n").expect("write");
+    std::fs::write(dir.path().join("short"), "tooshort").expect("write");
+    let with_keys = |keys: &str| {
+        format!("{MINIMAL}[invites]\npolicy = \"hmac\"\n[invites.hmac]\nkeys = [{keys}]\n")
+    };
+    let path = dir.path().join("config.toml");
+    let c = Config::from_toml(
+        &path,
+        &with_keys("{ id = \"a\", secret_file = \"k1\" }"),
+        None,
+    )
+    .expect("valid");
+    assert_eq!(c.invites.keys[0].secret.len(), 32);
+    assert!(
+        !format!("{:?}", c.invites).contains("0123456789abcdef"),
+        "keys are never printed"
+    );
+    assert!(!c.render().contains("0123456789abcdef"));
+    let e = Config::from_toml(
+        &path,
+        &with_keys("{ id = \"a\", secret_file = \"short\" }"),
+        None,
+    )
+    .expect_err("short");
+    assert!(e.to_string().contains("at least 32"), "{e}");
+    let e = Config::from_toml(
+        &path,
+        &with_keys("{ id = \"a\", secret_file = \"k1\" }, { id = \"a\", secret_file = \"k1\" }"),
+        None,
+    )
+    .expect_err("dup");
+    assert!(e.to_string().contains("twice"), "{e}");
+    let e = err_text(&format!("{MINIMAL}[invites]\npolicy = \"jwt\"\n"));
+    assert!(e.contains("invites.policy") && e.contains("line 5"), "{e}");
+}

@@ -10,11 +10,14 @@
 //!
 //! - [`policy`]: the `InvitePolicy` trait every join goes through, and the
 //!   `Admission` proof only this module can construct; [`open`] is the policy
-//!   that follows the channel's Allowed and Banned rules alone.
+//!   that follows the channel's Allowed and Banned rules alone; [`hmac`]
+//!   checks signed tokens; [`allowlist`] admits invitees recorded at invite time.
 //!
 //! Nothing here touches the network or the store, and nothing here logs: a
 //! token is a bearer credential and a key is a secret.
 
+pub mod allowlist;
+pub mod hmac;
 pub mod keys;
 pub mod open;
 pub mod participant_id;

@@ -68,6 +68,7 @@ mod tests {
             allowed: true,
             allowed_node_exists: false,
             epoch: 0,
+            pending: false,
         };
         assert_eq!(
             admit(public.clone(), None).map(|a| a.via()),

@@ -33,6 +33,11 @@ pub struct ChannelFacts {
     pub allowed_node_exists: bool,
     /// The channel's invite epoch.
     pub epoch: u32,
+    /// A live pending invitation (current epoch, not expired) names the
+    /// joining JID: recorded when it was invited by name, so a join that
+    /// arrives without the token, as ejabberd's PAM delivers it, still
+    /// counts (DESIGN.md §1).
+    pub pending: bool,
 }
 
 /// A join to judge.
@@ -57,9 +62,12 @@ pub struct AdmitRequest<'a> {
 pub enum AdmitVia {
     /// The JID is Allowed by the channel's own rules.
     Allowed,
-    /// A valid invitation admitted a JID that was not Allowed: the join must
-    /// add it to the Allowed node (XEP-0407 §6).
+    /// A valid invitation token admitted a JID that was not Allowed: the
+    /// join must add it to the Allowed node (XEP-0407 §6).
     Invitation,
+    /// A pending invitation admitted it: as [`AdmitVia::Invitation`], and
+    /// the pending record is consumed.
+    Pending,
 }
 
 /// Proof that the policy admitted a join. It has a private field, so only
@@ -145,6 +153,12 @@ pub trait InvitePolicy: Debug + Send + Sync {
         &'a self,
         req: &'a IssueRequest<'a>,
     ) -> PolicyFuture<'a, Result<String, IssueRefusal>>;
+
+    /// Whether issuing an invitation for a named invitee should also record
+    /// a pending invitation (the channel keeps and consumes it).
+    fn remembers_invitees(&self) -> bool {
+        false
+    }
 
     /// Judges a join.
     fn admit<'a>(

@@ -90,6 +90,7 @@ impl Service {
                 .then(|| BTreeSet::from([owner.to_string()])),
             banned: None,
             last_seq: 0,
+            pending: HashMap::new(),
         };
         let mut changes = vec![Change::PutChannel(channel.record())];
         if let Some(allowed) = &channel.allowed {

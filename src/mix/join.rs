@@ -14,11 +14,13 @@ use crate::store::{Change, ItemRecord};
 use crate::xml::{Join, JoinRequest, Node, ParticipantId, NODE_ALLOWED};
 
 impl Service {
-    /// What the invitation policy needs to judge `joining`'s join to `channel`.
+    /// What the invitation policy needs to judge `joining`'s join to
+    /// `channel`; `now` is unix seconds.
     pub fn admit_facts(
         &self,
         channel: &str,
         joining: &BareJid,
+        now: i64,
     ) -> Result<(BareJid, ChannelFacts), Refusal> {
         let ch = self.channel(channel)?;
         let facts = ChannelFacts {
@@ -26,6 +28,7 @@ impl Service {
             allowed: ch.is_allowed(joining),
             allowed_node_exists: ch.allowed.is_some(),
             epoch: ch.epoch,
+            pending: ch.has_live_pending(joining, now),
         };
         Ok((ch.jid.clone(), facts))
     }
@@ -119,8 +122,16 @@ impl Service {
         if changed {
             changes.extend(ch.participant_record(&who).map(Change::PutParticipant));
         }
+        // A pending invitation is consumed by the join it was for, whichever
+        // way the invitee got in.
+        if ch.pending.remove(&who).is_some() {
+            changes.push(Change::DeletePending {
+                channel: ch.name.clone(),
+                invitee: who.to_string(),
+            });
+        }
         // XEP-0407 §6: an invitee admitted by invitation joins the Allowed node.
-        if admission.via() == AdmitVia::Invitation {
+        if matches!(admission.via(), AdmitVia::Invitation | AdmitVia::Pending) {
             if let Some(allowed) = ch.allowed.as_mut() {
                 if allowed.insert(who.to_string()) {
                     changes.push(Change::PutItem(ItemRecord {

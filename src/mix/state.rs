@@ -136,6 +136,18 @@ pub struct Channel {
     pub banned: Option<BTreeSet<String>>,
     /// The last archive sequence number used.
     pub last_seq: u64,
+    /// Pending invitations by invitee: recorded when someone is invited by
+    /// name, consumed when they join (DESIGN.md §1).
+    pub pending: HashMap<BareJid, PendingInvitation>,
+}
+
+/// An invitation waiting for its invitee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingInvitation {
+    /// Unix seconds from which it no longer counts.
+    pub expires: i64,
+    /// The channel's invite epoch when it was issued; a bump revokes it.
+    pub epoch: u32,
 }
 
 impl Channel {
@@ -187,6 +199,13 @@ impl Channel {
             return false;
         }
         self.is_admin(jid) || self.allowed.as_ref().is_none_or(|a| matches_list(a, jid))
+    }
+
+    /// Whether a pending invitation for `jid` still counts at `now` (unix seconds).
+    pub fn has_live_pending(&self, jid: &BareJid, now: i64) -> bool {
+        self.pending
+            .get(jid)
+            .is_some_and(|p| p.epoch == self.epoch && p.expires > now)
     }
 
     /// The holder of `nick`, compared case-insensitively.
@@ -245,6 +264,7 @@ impl State {
                     allowed: None,
                     banned: None,
                     last_seq: 0,
+                    pending: HashMap::new(),
                 },
             );
         }
@@ -297,6 +317,20 @@ impl State {
                     .insert(i.item_id),
                 _ => false,
             };
+        }
+        for p in snap.pending {
+            let Some(ch) = state.channels.get_mut(&p.channel) else {
+                continue;
+            };
+            if let Ok(jid) = BareJid::new(&p.invitee) {
+                ch.pending.insert(
+                    jid,
+                    PendingInvitation {
+                        expires: p.expires,
+                        epoch: p.epoch,
+                    },
+                );
+            }
         }
         for (name, seq) in snap.archive_heads {
             if let Some(ch) = state.channels.get_mut(&name) {

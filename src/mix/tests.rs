@@ -56,7 +56,7 @@ fn join(svc: &mut Service, from: &str, payload: &str) -> VerbResult {
     let (from, to) = (jid(from), jid("coffee@mix.localhost"));
     let request = parse_join(el(payload)).map_err(|e| Refusal::bad_request(e.to_string()))?;
     let joining = from.to_bare();
-    let (channel, facts) = svc.admit_facts("coffee", &joining)?;
+    let (channel, facts) = svc.admit_facts("coffee", &joining, NOW / 1_000_000)?;
     let areq = AdmitRequest {
         channel: &channel,
         joining: &joining,

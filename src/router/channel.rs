@@ -50,7 +50,9 @@ async fn join(
 ) -> Result<Outcome, Refusal> {
     let request = parse_join(payload).map_err(|e| Refusal::bad_request(e.to_string()))?;
     let joining = req.sender();
-    let (channel, facts) = router.mix().admit_facts(name, &joining)?;
+    let (channel, facts) = router
+        .mix()
+        .admit_facts(name, &joining, req.now / 1_000_000)?;
     let token = request
         .invitation
         .as_ref()

@@ -53,6 +53,12 @@ pub enum RunError {
         /// Why.
         source: store::StoreError,
     },
+    /// The invitation policies could not be set up.
+    #[error("cannot set up invitations: {source}")]
+    Invites {
+        /// Why.
+        source: store::StoreError,
+    },
     /// The stored state could not be understood.
     #[error("cannot load the channels from {path}: {source}")]
     Load {
@@ -90,20 +96,29 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         source,
     })?;
     tracing::info!(channels = state.channels.len(), store = %path.display(), "channels loaded");
-    let service = mix::Service {
-        domain,
-        state,
-        rules: mix::Rules::from_config(&config),
-    };
+    let service = mix::Service::new(domain, state, mix::Rules::from_config(&config));
     let commits =
         store::commit::Committer::spawn(store.clone(), store::commit::CommitOptions::default())
             .map_err(store_err)?;
 
     let settings = component::LinkSettings::from_config(&config.component, config.log.xml_trace);
     let (outbox, queue) = component::queue(config.component.queue);
-    let policy: Arc<dyn invite::policy::InvitePolicy> = Arc::new(invite::open::OpenPolicy);
-    let router = router::Router::new(service, policy, store, commits.clone(), outbox.clone());
+    let invites = config.invites.clone();
+    let policies = store::blocking(store.clone(), move |s| {
+        invite::setup::policies(&invites, s).map_err(|e| store::StoreError::Invalid(e.to_string()))
+    })
+    .await
+    .map_err(|source| RunError::Invites { source })?;
+    let router = router::Router::new(
+        service,
+        policies,
+        store.clone(),
+        commits.clone(),
+        outbox.clone(),
+    );
+    let poller = tokio::spawn(router.clone().watch_store(store, shutdown.clone()));
     component::run(settings, router, outbox, queue, shutdown).await;
+    poller.abort();
     commits.shutdown().await;
     Ok(())
 }

@@ -21,5 +21,7 @@ pub mod hmac;
 pub mod keys;
 pub mod open;
 pub mod participant_id;
+pub mod policies;
 pub mod policy;
+pub mod setup;
 pub mod token;

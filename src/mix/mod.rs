@@ -11,11 +11,13 @@
 mod create;
 mod destroy;
 pub mod fanout;
+mod invite;
 mod join;
 mod leave;
 mod message;
 pub mod notify;
 mod presence;
+pub mod rate;
 mod setnick;
 pub mod state;
 
@@ -23,6 +25,7 @@ use bytes::Bytes;
 use minidom::Element;
 use xmpp_parsers::jid::{BareJid, Jid};
 
+pub use invite::InviteTicket;
 pub use join::refusal;
 pub use setnick::join_first;
 pub use state::{Channel, NodeSet, Participant, Settings, State};
@@ -56,9 +59,32 @@ pub struct Rules {
     pub max_nick_chars: usize,
     /// Largest message, in bytes of XML.
     pub max_message_bytes: usize,
+    /// Lifetime of an invitation.
+    pub invite_ttl: std::time::Duration,
+    /// Most pending invitations per channel.
+    pub max_pending: usize,
+    /// Most invitations per inviter per hour.
+    pub invites_per_hour: usize,
 }
 
 impl Rules {
+    /// Small limits for unit tests: accounts of `localhost` create, three
+    /// participants per channel, two channels per owner.
+    #[cfg(test)]
+    pub(crate) fn testing() -> Self {
+        Self {
+            create_domains: vec!["localhost".into()],
+            private_by_default: false,
+            max_channels_per_user: 2,
+            max_participants: 3,
+            max_nick_chars: 16,
+            max_message_bytes: 1024,
+            invite_ttl: std::time::Duration::from_secs(3600),
+            max_pending: 2,
+            invites_per_hour: 3,
+        }
+    }
+
     /// The rules from the validated config.
     pub fn from_config(c: &crate::config::Config) -> Self {
         Self {
@@ -68,6 +94,9 @@ impl Rules {
             max_participants: c.channels.max_participants,
             max_nick_chars: c.limits.max_nick_chars,
             max_message_bytes: c.limits.max_message_bytes,
+            invite_ttl: c.invites.ttl,
+            max_pending: c.invites.max_pending,
+            invites_per_hour: c.invites.max_per_hour,
         }
     }
 }
@@ -101,6 +130,21 @@ pub struct Service {
     pub state: State,
     /// Rules from the config.
     pub rules: Rules,
+    /// Invite requests per inviter.
+    pub invite_rate: rate::RateLimit,
+}
+
+impl Service {
+    /// A service over `state` under `rules`.
+    pub fn new(domain: BareJid, state: State, rules: Rules) -> Self {
+        let invite_rate = rate::RateLimit::new(rules.invites_per_hour, 3600);
+        Self {
+            domain,
+            state,
+            rules,
+            invite_rate,
+        }
+    }
 }
 
 impl Service {

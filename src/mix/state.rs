@@ -28,6 +28,9 @@ pub struct Settings {
     pub participant_invites: bool,
     /// XEP-0406 'Last Change Made By'.
     pub last_change_by: Option<String>,
+    /// The channel's invitation policy (`hmac`, `allowlist`, `open`);
+    /// `None` follows the service's `[invites] policy`.
+    pub policy: Option<String>,
 }
 
 impl Default for Settings {
@@ -40,6 +43,7 @@ impl Default for Settings {
             mandatory_nicks: true,
             participant_invites: false,
             last_change_by: None,
+            policy: None,
         }
     }
 }

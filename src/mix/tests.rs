@@ -22,18 +22,15 @@ fn el(s: &str) -> Element {
 }
 
 fn service() -> Service {
-    let mut svc = Service {
-        domain: BareJid::new("mix.localhost").expect("jid"),
-        state: State::default(),
-        rules: Rules {
-            create_domains: vec!["localhost".into()],
-            private_by_default: false,
-            max_channels_per_user: 5,
-            max_participants: 3,
-            max_nick_chars: 16,
-            max_message_bytes: 1024,
-        },
+    let rules = Rules {
+        max_channels_per_user: 5,
+        ..Rules::testing()
     };
+    let mut svc = Service::new(
+        BareJid::new("mix.localhost").expect("jid"),
+        State::default(),
+        rules,
+    );
     let (from, to) = (jid("alice@localhost/laptop"), jid("mix.localhost"));
     let req = Request {
         from: &from,
@@ -358,4 +355,74 @@ fn only_owners_destroy() {
         )
         .expect_err("gone");
     assert_eq!(e.condition, DefinedCondition::ItemNotFound);
+}
+
+#[test]
+fn who_may_invite_and_how_often() {
+    let mut svc = service();
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    let (bob, alice, to) = (
+        jid("bob@localhost/phone"),
+        jid("alice@localhost/laptop"),
+        jid("coffee@mix.localhost"),
+    );
+    let invite = |who: &str| crate::xml::Invite::request(BareJid::new(who).expect("jid"));
+    let as_bob = Request {
+        from: &bob,
+        to: &to,
+        id: "i",
+        now: NOW,
+    };
+    let e = svc
+        .invite_check(&as_bob, "coffee", invite("carol@localhost"))
+        .expect_err("participant");
+    assert_eq!(
+        (e.condition, e.text.as_str()),
+        (
+            DefinedCondition::Forbidden,
+            "you may not invite to this channel"
+        )
+    );
+    svc.state
+        .channels
+        .get_mut("coffee")
+        .expect("ch")
+        .settings
+        .participant_invites = true;
+    svc.invite_check(&as_bob, "coffee", invite("carol@localhost"))
+        .expect("participants may invite now");
+    let as_alice = Request {
+        from: &alice,
+        to: &to,
+        id: "i",
+        now: NOW,
+    };
+    svc.state.channels.get_mut("coffee").expect("ch").banned =
+        Some(["mallory@evil.example".to_owned()].into());
+    let e = svc
+        .invite_check(&as_alice, "coffee", invite("mallory@evil.example"))
+        .expect_err("banned");
+    assert_eq!(e.text, "that user is banned here");
+    let e = svc
+        .invite_check(
+            &as_alice,
+            "coffee",
+            crate::xml::Invite {
+                invitee: None,
+                invitation: None,
+            },
+        )
+        .expect_err("no invitee");
+    assert_eq!(e.condition, DefinedCondition::BadRequest);
+    // Rules::testing allows 3 per hour per inviter; refused requests do not count.
+    svc.invite_check(&as_alice, "coffee", invite("d@localhost"))
+        .expect("1");
+    svc.invite_check(&as_alice, "coffee", invite("e@localhost"))
+        .expect("2");
+    svc.invite_check(&as_alice, "coffee", invite("f@localhost"))
+        .expect("3");
+    let e = svc
+        .invite_check(&as_alice, "coffee", invite("g@localhost"))
+        .expect_err("rate");
+    assert_eq!(e.condition, DefinedCondition::PolicyViolation);
 }

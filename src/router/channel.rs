@@ -6,7 +6,7 @@ use super::Router;
 use crate::mix::{refusal, Outcome, Request};
 use crate::reply::Refusal;
 use crate::xml::request::{parse_core, parse_join};
-use crate::xml::{Leave, SetNick, UpdateSubscription, MIX_CORE, MIX_CORE_0, MIX_MISC};
+use crate::xml::{Invite, Leave, SetNick, UpdateSubscription, MIX_CORE, MIX_CORE_0, MIX_MISC};
 
 /// Handles an iq `get` or `set` to channel `name`.
 pub(super) async fn iq(
@@ -36,8 +36,49 @@ pub(super) async fn iq(
                 .mix()
                 .update_subscription(req, name, upd.payload, upd.version)
         }
+        // XEP-0407 shows a get; it mints a credential, so accept set too.
+        ("invite", _) if ns == MIX_MISC => invite(router, req, name, payload).await,
         _ => Err(Refusal::service_unavailable()),
     }
+}
+
+/// The channel's invitation policy.
+fn policy_of(
+    router: &Router,
+    name: &str,
+) -> Result<std::sync::Arc<dyn crate::invite::policy::InvitePolicy>, Refusal> {
+    let mix = router.mix();
+    let choice = mix.channel(name)?.settings.policy.clone();
+    Ok(router.inner.policies.for_channel(choice.as_deref()))
+}
+
+/// An invite request: check it, let the policy mint the token, answer.
+async fn invite(
+    router: &Router,
+    req: &Request<'_>,
+    name: &str,
+    payload: Element,
+) -> Result<Outcome, Refusal> {
+    let invite = Invite::try_from(payload)
+        .map_err(|e| Refusal::bad_request(format!("malformed invite: {e}")))?;
+    let policy = policy_of(router, name)?;
+    let ticket = router.mix().invite_check(req, name, invite)?;
+    let ireq = crate::invite::policy::IssueRequest {
+        channel: &ticket.channel_jid,
+        inviter: &ticket.inviter,
+        invitee: Some(&ticket.invitee),
+        epoch: ticket.epoch,
+        expires: ticket.expires,
+    };
+    let token = policy.issue(&ireq).await.map_err(|e| {
+        Refusal::new(
+            xmpp_parsers::stanza_error::ErrorType::Wait,
+            xmpp_parsers::stanza_error::DefinedCondition::ServiceUnavailable,
+            e.to_string(),
+        )
+    })?;
+    let remember = policy.remembers_invitees();
+    router.mix().invite_finish(req, ticket, token, remember)
 }
 
 /// A join: gather the facts, ask the policy (which may wait), then join
@@ -50,14 +91,16 @@ async fn join(
 ) -> Result<Outcome, Refusal> {
     let request = parse_join(payload).map_err(|e| Refusal::bad_request(e.to_string()))?;
     let joining = req.sender();
-    let (channel, facts) = router
-        .mix()
-        .admit_facts(name, &joining, req.now / 1_000_000)?;
+    let now = req.now / 1_000_000;
+    let (channel, mut facts) = router.mix().admit_facts(name, &joining, now)?;
     let token = request
         .invitation
         .as_ref()
         .and_then(|i| i.token.as_ref())
         .map(|t| t.as_str().to_owned());
+    if token.is_none() && !facts.allowed && !facts.pending {
+        facts.pending = pending_from_store(router, name, &joining, facts.epoch, now).await;
+    }
     let areq = crate::invite::policy::AdmitRequest {
         channel: &channel,
         joining: &joining,
@@ -65,6 +108,43 @@ async fn join(
         facts,
         now: u64::try_from(req.now / 1_000_000).unwrap_or(0),
     };
-    let admission = router.inner.policy.admit(&areq).await.map_err(refusal)?;
+    let policy = policy_of(router, name)?;
+    let admission = policy.admit(&areq).await.map_err(refusal)?;
     router.mix().join(req, name, request, admission)
+}
+
+/// A pending invitation the `mixgate invite create` command recorded after
+/// the service loaded its state: only in the store, so look there (rarely:
+/// only for token-less joins that nothing else admits).
+async fn pending_from_store(
+    router: &Router,
+    name: &str,
+    joining: &xmpp_parsers::jid::BareJid,
+    epoch: u32,
+    now: i64,
+) -> bool {
+    let (channel, invitee) = (name.to_owned(), joining.to_string());
+    let found = crate::store::blocking(router.inner.store.clone(), move |s| {
+        s.pending_invite(&channel, &invitee)
+    })
+    .await;
+    match found {
+        Ok(Some(p)) if p.epoch == epoch && p.expires > now => {
+            if let Ok(ch) = router.mix().channel_mut(name) {
+                ch.pending.insert(
+                    joining.clone(),
+                    crate::mix::state::PendingInvitation {
+                        expires: p.expires,
+                        epoch: p.epoch,
+                    },
+                );
+            }
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look up a pending invitation");
+            false
+        }
+    }
 }

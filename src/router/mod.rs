@@ -9,6 +9,7 @@
 mod channel;
 mod pipeline;
 mod service;
+mod watch;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,7 +23,7 @@ use xmpp_parsers::presence::Presence;
 pub use crate::reply::{error_reply, Refusal};
 
 use crate::component::{Handler, Outbox, NS_COMPONENT};
-use crate::invite::policy::InvitePolicy;
+use crate::invite::policies::Policies;
 use crate::mix::{Outcome, Service};
 use crate::store::commit::CommitHandle;
 use crate::store::{Change, Store};
@@ -38,7 +39,7 @@ impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Router")
             .field("domain", &self.inner.domain)
-            .field("policy", &self.inner.policy)
+            .field("policies", &self.inner.policies)
             .finish()
     }
 }
@@ -46,7 +47,8 @@ impl std::fmt::Debug for Router {
 struct Inner {
     domain: BareJid,
     mix: Arc<Mutex<Service>>,
-    policy: Arc<dyn InvitePolicy>,
+    policies: Policies,
+    store: Arc<dyn Store>,
     commits: CommitHandle,
     pipeline: mpsc::Sender<Pending>,
 }
@@ -55,7 +57,7 @@ impl Router {
     /// A router over `mix`, committing through `commits` and sending through `outbox`.
     pub fn new(
         mix: Service,
-        policy: Arc<dyn InvitePolicy>,
+        policies: Policies,
         store: Arc<dyn Store>,
         commits: CommitHandle,
         outbox: Outbox,
@@ -63,11 +65,13 @@ impl Router {
         let domain = mix.domain.clone();
         let mix = Arc::new(Mutex::new(mix));
         let pipeline = pipeline::spawn(outbox, mix.clone(), store.clone());
+        let store = store.clone();
         Self {
             inner: Arc::new(Inner {
                 domain,
                 mix,
-                policy,
+                policies,
+                store,
                 commits,
                 pipeline,
             }),

@@ -16,22 +16,29 @@ struct Rig {
 }
 
 fn rig() -> Rig {
+    rig_with(|_| Policies::only(Arc::new(OpenPolicy)))
+}
+
+/// A rig whose policies are built over its store.
+fn rig_with(policies: impl FnOnce(&dyn Store) -> Policies) -> Rig {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let policies = policies(store.as_ref());
     let commits = Committer::spawn(store.clone(), CommitOptions::default()).expect("committer");
     let (outbox, queue) = queue(256);
-    let service = Service {
-        domain: BareJid::new("mix.localhost").expect("jid"),
-        state: State::default(),
-        rules: Rules {
-            create_domains: vec!["localhost".into()],
-            private_by_default: false,
-            max_channels_per_user: 5,
-            max_participants: 100,
-            max_nick_chars: 32,
-            max_message_bytes: 4096,
-        },
+    let rules = Rules {
+        max_participants: 100,
+        max_nick_chars: 32,
+        max_message_bytes: 4096,
+        invites_per_hour: 100,
+        max_pending: 100,
+        ..Rules::testing()
     };
-    let router = Router::new(service, Arc::new(OpenPolicy), store, commits, outbox);
+    let service = Service::new(
+        BareJid::new("mix.localhost").expect("jid"),
+        State::default(),
+        rules,
+    );
+    let router = Router::new(service, policies, store, commits, outbox);
     Rig { router, queue }
 }
 
@@ -150,5 +157,172 @@ async fn create_join_and_chat_through_the_router() {
     assert!(
         out[0].contains("<service-unavailable"),
         "proxy JIDs are not served: {out:?}"
+    );
+}
+
+/// The text of the first `<token>` in `xml`.
+fn token_in(xml: &str) -> String {
+    let el: Element = xml.parse().expect("xml");
+    fn find(e: &Element) -> Option<String> {
+        if e.name() == "token" {
+            return Some(e.text());
+        }
+        e.children().find_map(find)
+    }
+    find(&el).expect("a token")
+}
+
+#[tokio::test]
+async fn invitations_with_the_hmac_policy() {
+    let rig = rig_with(|store| {
+        let cfg = crate::config::Config::from_toml(
+            std::path::Path::new("/x/c.toml"),
+            "[component]\njid = \"mix.localhost\"\nsecret = \"s\"\n",
+            None,
+        )
+        .expect("config")
+        .invites;
+        crate::invite::setup::policies(&cfg, store).expect("policies")
+    });
+    let iq = |from: &str, to: &str, body: &str| {
+        format!("<iq xmlns='jabber:component:accept' type='set' id='q' from='{from}' to='{to}'>{body}</iq>")
+    };
+    let join = |nick: &str, extra: &str| {
+        format!("<join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>{nick}</nick>{extra}</join>")
+    };
+    rig.ask(&iq(
+        "alice@localhost/r",
+        "mix.localhost",
+        "<create xmlns='urn:xmpp:mix:core:1' channel='club'/>",
+    ))
+    .await;
+    rig.router.mix().channel_mut("club").expect("club").allowed = Some(Default::default());
+    let invite = "<invite xmlns='urn:xmpp:mix:misc:0'><invitee>bob@localhost</invitee></invite>";
+    let out = rig
+        .ask(&iq("carol@localhost/r", "club@mix.localhost", invite))
+        .await;
+    assert!(
+        out[0].contains("<forbidden") && out[0].contains("you may not invite"),
+        "{out:?}"
+    );
+    let out = rig
+        .ask(&iq("alice@localhost/r", "club@mix.localhost", invite))
+        .await;
+    assert!(
+        out[0].contains("<inviter>alice@localhost</inviter>")
+            && out[0].contains("<channel>club@mix.localhost</channel>"),
+        "{out:?}"
+    );
+    let token = token_in(&out[0]);
+    assert!(token.starts_with("v1.") && token.len() <= 120, "{token}");
+    let invitation = |t: &str| {
+        format!("<invitation xmlns='urn:xmpp:mix:misc:0'><inviter>alice@localhost</inviter><invitee>bob@localhost</invitee><channel>club@mix.localhost</channel><token>{t}</token></invitation>")
+    };
+    // carol with bob's token: refused, without saying which part was wrong
+    let out = rig
+        .ask(&iq(
+            "carol@localhost/r",
+            "club@mix.localhost",
+            &join("carol", &invitation(&token)),
+        ))
+        .await;
+    assert!(
+        out[0].contains("<not-authorized") && out[0].contains("this invitation is not valid"),
+        "{out:?}"
+    );
+    // a stranger without any invitation
+    let out = rig
+        .ask(&iq(
+            "carol@localhost/r",
+            "club@mix.localhost",
+            &join("carol", ""),
+        ))
+        .await;
+    assert!(
+        out[0].contains("<forbidden") && out[0].contains("not invited"),
+        "{out:?}"
+    );
+    // bob, directly with the token: in, and on the Allowed node
+    let out = rig
+        .ask(&iq(
+            "bob@localhost/r",
+            "club@mix.localhost",
+            &join("bob", &invitation(&token)),
+        ))
+        .await;
+    assert!(out[0].contains("type='result'"), "{out:?}");
+    let allowed = rig
+        .router
+        .mix()
+        .channel("club")
+        .expect("club")
+        .allowed
+        .clone()
+        .expect("node");
+    assert!(allowed.contains("bob@localhost"));
+    // dave, invited by name and joining without the token (as ejabberd's PAM delivers it)
+    rig.ask(&iq(
+        "alice@localhost/r",
+        "club@mix.localhost",
+        "<invite xmlns='urn:xmpp:mix:misc:0'><invitee>dave@localhost</invitee></invite>",
+    ))
+    .await;
+    let out = rig
+        .ask(&iq(
+            "dave@localhost",
+            "club@mix.localhost",
+            &join("dave", ""),
+        ))
+        .await;
+    assert!(
+        out[0].contains("type='result'"),
+        "pending invitation admits: {out:?}"
+    );
+    assert!(
+        rig.router
+            .mix()
+            .channel("club")
+            .expect("club")
+            .pending
+            .is_empty(),
+        "consumed"
+    );
+    // an epoch bump (as `mixgate invite revoke` writes it) kills outstanding tokens
+    rig.ask(&iq(
+        "alice@localhost/r",
+        "club@mix.localhost",
+        "<invite xmlns='urn:xmpp:mix:misc:0'><invitee>erin@localhost</invitee></invite>",
+    ))
+    .await;
+    let erin_token = {
+        let out = rig
+            .ask(&iq(
+                "alice@localhost/r",
+                "club@mix.localhost",
+                "<invite xmlns='urn:xmpp:mix:misc:0'><invitee>erin@localhost</invitee></invite>",
+            ))
+            .await;
+        token_in(&out[0])
+    };
+    rig.router.apply_epochs(&[("club".into(), 1)]);
+    let inv = invitation(&erin_token).replace("bob@localhost", "erin@localhost");
+    let out = rig
+        .ask(&iq(
+            "erin@localhost/r",
+            "club@mix.localhost",
+            &join("erin", &inv),
+        ))
+        .await;
+    assert!(out[0].contains("<not-authorized"), "revoked: {out:?}");
+    let out = rig
+        .ask(&iq(
+            "erin@localhost",
+            "club@mix.localhost",
+            &join("erin", ""),
+        ))
+        .await;
+    assert!(
+        out[0].contains("<forbidden"),
+        "the pending invitation died with the epoch too: {out:?}"
     );
 }

@@ -4,18 +4,11 @@ use super::*;
 use crate::mix::{Rules, State};
 
 fn service() -> Service {
-    Service {
-        domain: BareJid::new("mix.localhost").expect("jid"),
-        state: State::default(),
-        rules: Rules {
-            create_domains: vec!["localhost".into()],
-            private_by_default: false,
-            max_channels_per_user: 2,
-            max_participants: 3,
-            max_nick_chars: 16,
-            max_message_bytes: 1024,
-        },
-    }
+    Service::new(
+        BareJid::new("mix.localhost").expect("jid"),
+        State::default(),
+        Rules::testing(),
+    )
 }
 
 fn jid(s: &str) -> Jid {

@@ -8,9 +8,11 @@
 //! plain function under unit test.
 //!
 
+pub mod access;
 mod create;
 mod destroy;
 pub mod fanout;
+pub mod forms;
 mod join;
 mod leave;
 mod message;
@@ -18,6 +20,8 @@ pub mod notify;
 mod presence;
 mod setnick;
 pub mod state;
+#[cfg(test)]
+mod testkit;
 
 use bytes::Bytes;
 use minidom::Element;

@@ -1,0 +1,93 @@
+//! Test fixtures for the node and disco verbs: a service holding one
+//! channel, `coffee@mix.localhost`, created by its owner through the real
+//! create verb, with a cast of users in each role.
+
+use minidom::Element;
+use rand::rngs::mock::StepRng;
+use xmpp_parsers::jid::{BareJid, Jid};
+
+use super::state::fold;
+use super::{Participant, Request, Rules, Service, State};
+use crate::xml::{ChannelName, CoreVersion, Create, Node};
+
+/// The channel's localpart.
+pub(crate) const CHANNEL: &str = "coffee";
+/// Its owner, who created it.
+pub(crate) const OWNER: &str = "olive@localhost";
+/// An administrator.
+pub(crate) const ADMIN: &str = "adam@localhost";
+/// A participant.
+pub(crate) const PARTICIPANT: &str = "pat@localhost";
+
+pub(crate) fn bare(s: &str) -> BareJid {
+    BareJid::new(s).expect("test JID")
+}
+
+pub(crate) fn el(s: &str) -> Element {
+    s.parse().expect("test XML")
+}
+
+/// A service with `coffee` created by [`OWNER`], [`ADMIN`] made an
+/// administrator and [`PARTICIPANT`] joined with nick "pat".
+pub(crate) fn service() -> Service {
+    let mut svc = Service {
+        domain: bare("mix.localhost"),
+        state: State::default(),
+        rules: Rules {
+            create_domains: vec!["localhost".into()],
+            private_by_default: false,
+            max_channels_per_user: 10,
+            max_participants: 100,
+            max_nick_chars: 32,
+            max_message_bytes: 10_000,
+        },
+    };
+    let (from, to) = (
+        Jid::new(OWNER).expect("jid"),
+        Jid::new("mix.localhost").expect("jid"),
+    );
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "create",
+        now: 1_700_000_000_000_000,
+    };
+    svc.create(
+        &req,
+        Create::named(ChannelName::new(CHANNEL.to_owned())),
+        CoreVersion::V1,
+        &mut StepRng::new(1, 1),
+    )
+    .expect("created");
+    svc.state
+        .channels
+        .get_mut(CHANNEL)
+        .expect("channel")
+        .settings
+        .admins
+        .push(ADMIN.into());
+    join(
+        &mut svc,
+        PARTICIPANT,
+        "pat",
+        &[Node::Messages, Node::Participants, Node::Info],
+    );
+    svc
+}
+
+/// Puts `jid` straight into the channel, the way a join would.
+pub(crate) fn join(svc: &mut Service, jid: &str, nick: &str, nodes: &[Node]) {
+    let ch = svc.state.channels.get_mut(CHANNEL).expect("channel");
+    let mut p = Participant {
+        id: format!("id-{nick}"),
+        nick: Some(nick.into()),
+        nodes: Default::default(),
+        via_pam: true,
+        joined_at: 1_700_000_000_000_000 + ch.participants.len() as i64,
+    };
+    for n in nodes {
+        p.nodes.insert(n);
+    }
+    ch.nicks.insert(fold(nick), bare(jid));
+    ch.participants.insert(bare(jid), p);
+}

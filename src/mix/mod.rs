@@ -9,8 +9,10 @@
 //!
 
 pub mod access;
+mod answer;
 mod create;
 mod destroy;
+pub mod disco;
 pub mod fanout;
 pub mod forms;
 mod join;

@@ -5,9 +5,11 @@
 use minidom::Element;
 use rand::rngs::mock::StepRng;
 use xmpp_parsers::jid::{BareJid, Jid};
+pub(crate) use xmpp_parsers::stanza_error::DefinedCondition;
 
 use super::state::fold;
-use super::{Participant, Request, Rules, Service, State};
+use super::{Outcome, Participant, Request, Rules, Service, State, VerbResult};
+use crate::reply::Refusal;
 use crate::xml::{ChannelName, CoreVersion, Create, Node};
 
 /// The channel's localpart.
@@ -18,6 +20,8 @@ pub(crate) const OWNER: &str = "olive@localhost";
 pub(crate) const ADMIN: &str = "adam@localhost";
 /// A participant.
 pub(crate) const PARTICIPANT: &str = "pat@localhost";
+/// Nobody in particular.
+pub(crate) const STRANGER: &str = "sam@elsewhere.example";
 
 pub(crate) fn bare(s: &str) -> BareJid {
     BareJid::new(s).expect("test JID")
@@ -90,4 +94,31 @@ pub(crate) fn join(svc: &mut Service, jid: &str, nick: &str, nodes: &[Node]) {
     }
     ch.nicks.insert(fold(nick), bare(jid));
     ch.participants.insert(bare(jid), p);
+}
+
+/// Runs `f` with a request from `from` (a resource of it) to the channel.
+pub(crate) fn as_user<T>(from: &str, f: impl FnOnce(&Request<'_>) -> T) -> T {
+    let from = Jid::new(&format!("{from}/phone")).expect("jid");
+    let to = Jid::new(&format!("{CHANNEL}@mix.localhost")).expect("jid");
+    f(&Request {
+        from: &from,
+        to: &to,
+        id: "q1",
+        now: 1_700_000_100_000_000,
+    })
+}
+
+/// The outcome's replies as strings.
+pub(crate) fn wire(out: &Outcome) -> Vec<String> {
+    out.replies.iter().map(String::from).collect()
+}
+
+/// Asserts a refusal's condition and, when given, its text.
+pub(crate) fn assert_refused(r: VerbResult, cond: DefinedCondition, text: Option<&str>) -> Refusal {
+    let e = r.expect_err("refused");
+    assert_eq!(e.condition, cond, "{}", e.text);
+    if let Some(t) = text {
+        assert_eq!(e.text, t);
+    }
+    e
 }

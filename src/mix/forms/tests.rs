@@ -1,7 +1,5 @@
-use xmpp_parsers::stanza_error::DefinedCondition;
-
 use super::*;
-use crate::mix::testkit::{self, bare, el};
+use crate::mix::testkit::{self, bare, el, DefinedCondition};
 
 fn submit(form_type: &str, fields: &str) -> DataForm {
     let x = el(&format!(

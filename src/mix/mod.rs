@@ -17,10 +17,13 @@ pub mod fanout;
 pub mod forms;
 mod join;
 mod leave;
+mod lists;
 mod message;
+mod nodes;
 pub mod notify;
 mod presence;
 mod setnick;
+mod settings_publish;
 pub mod state;
 #[cfg(test)]
 mod testkit;

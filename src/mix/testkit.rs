@@ -5,7 +5,7 @@
 use minidom::Element;
 use rand::rngs::mock::StepRng;
 use xmpp_parsers::jid::{BareJid, Jid};
-pub(crate) use xmpp_parsers::stanza_error::DefinedCondition;
+pub(crate) use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 
 use super::state::fold;
 use super::{Outcome, Participant, Request, Rules, Service, State, VerbResult};
@@ -106,6 +106,11 @@ pub(crate) fn as_user<T>(from: &str, f: impl FnOnce(&Request<'_>) -> T) -> T {
         id: "q1",
         now: 1_700_000_100_000_000,
     })
+}
+
+/// `from` sends the pubsub payload `xml` (get or set) to the channel.
+pub(crate) fn pubsub(svc: &mut Service, from: &str, is_get: bool, xml: &str) -> VerbResult {
+    as_user(from, |req| svc.pubsub(req, CHANNEL, is_get, &el(xml)))
 }
 
 /// The outcome's replies as strings.

@@ -8,18 +8,27 @@
 //! plain function under unit test.
 //!
 
+pub mod access;
+mod answer;
 mod create;
 mod destroy;
+pub mod disco;
 pub mod fanout;
+pub mod forms;
 mod invite;
 mod join;
 mod leave;
+mod lists;
 mod message;
+mod nodes;
 pub mod notify;
 mod presence;
 pub mod rate;
 mod setnick;
+mod settings_publish;
 pub mod state;
+#[cfg(test)]
+mod testkit;
 
 use bytes::Bytes;
 use minidom::Element;

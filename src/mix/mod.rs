@@ -8,6 +8,7 @@
 //! plain function under unit test.
 //!
 
+pub mod archive;
 mod create;
 mod destroy;
 pub mod fanout;

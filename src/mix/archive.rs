@@ -9,7 +9,7 @@
 //!    the `<query/>` into a [`MamPlan`], whose `query` is the store's
 //!    [`ArchiveQuery`];
 //! 2. the glue calls `Store::archive_page(&plan.query)` off the runtime;
-//! 3. `MamPlan::render` turns the page into result messages and the
+//! 3. [`MamPlan::render`] turns the page into result messages and the
 //!    `<fin/>` iq, or [`mam_error`] turns a store failure into a refusal.
 //!
 //! `Service::mam_form` answers the form request (XEP-0313 §4.1.5) and
@@ -31,6 +31,8 @@
 //!   given: a cursor taken from a page of a filtered set already lies inside
 //!   the filter. RSM `<before/>` pages backwards, `before-id` does not
 //!   (XEP-0313 §9).
+
+mod render;
 
 use minidom::Element;
 use xmpp_parsers::data_forms::{DataForm, Field};
@@ -60,7 +62,7 @@ pub const NS_MAM_EXTENDED: &str = "urn:xmpp:mam:2#extended";
 /// (XEP-0313 §7: `#extended` never without the base feature).
 pub const FEATURES: [&str; 2] = [ns::MAM, NS_MAM_EXTENDED];
 
-/// A checked MAM query: the store query plus what `MamPlan::render` needs
+/// A checked MAM query: the store query plus what [`MamPlan::render`] needs
 /// to address the answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MamPlan {
@@ -142,7 +144,7 @@ impl Paging {
 impl Service {
     /// Checks and parses a MAM query (`<iq type='set'><query
     /// xmlns='urn:xmpp:mam:2'/>`) to this channel. The plan's `query` goes to
-    /// the store; the page it returns goes to `MamPlan::render`.
+    /// the store; the page it returns goes to [`MamPlan::render`].
     pub fn mam_query(
         &self,
         req: &Request<'_>,

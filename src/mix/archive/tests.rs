@@ -1,4 +1,7 @@
-//! Parsing MAM queries.
+//! Parsing MAM queries; rendering and paging are in `tests/`.
+
+mod paging;
+mod render;
 
 use rand::rngs::mock::StepRng;
 use xmpp_parsers::jid::{BareJid, Jid};
@@ -6,7 +9,7 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 
 use super::*;
 use crate::mix::{NodeSet, Participant, Request, Rules, Service, State};
-use crate::store::Change;
+use crate::store::{ArchivedMessage, Change};
 use crate::xml::{ChannelName, CoreVersion, Create};
 
 const BOB_ID: &str = "0a1b2c3d4e5f60718293";
@@ -100,6 +103,25 @@ fn rsm(set: &str) -> String {
 fn refusal(xml: &str) -> (ErrorType, DefinedCondition, String) {
     let r = query_as(&service(), BOB, xml).expect_err("refused");
     (r.type_, r.condition, r.text)
+}
+
+/// Archived message `seq` of coffee, from bob, `seq` seconds after
+/// 2024-05-01T10:00:00Z.
+fn archived(seq: u64) -> ArchivedMessage {
+    let id = format!("S{seq}");
+    ArchivedMessage {
+        channel: "coffee".into(),
+        seq,
+        ts: 1_714_557_600_000_000 + seq as i64 * 1_000_000,
+        sender: "bob@localhost".into(),
+        payload: format!(
+            "<message xmlns='jabber:client' from='coffee@mix.localhost/{BOB_ID}' id='{id}' type='groupchat'>\
+<body>m{seq}</body><mix xmlns='urn:xmpp:mix:core:1'><nick>bob</nick><jid>bob@localhost</jid></mix>\
+<stanza-id xmlns='urn:xmpp:sid:0' by='coffee@mix.localhost' id='{id}'/></message>"
+        )
+        .into_bytes(),
+        id,
+    }
 }
 
 #[test]

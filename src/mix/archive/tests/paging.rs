@@ -1,0 +1,149 @@
+//! End to end through the in-memory store: plan, `archive_page`, render.
+
+use minidom::Element;
+use xmpp_parsers::ns;
+
+use super::*;
+use crate::store::memory::MemoryStore;
+use crate::store::Store;
+
+/// Coffee with messages S1..=S5 in a fresh store.
+fn five() -> (Service, MemoryStore) {
+    let (svc, mut changes) = service_and_changes();
+    changes.extend((1..=5).map(|s| Change::Archive(archived(s))));
+    let store = MemoryStore::new();
+    store.apply(&changes).expect("stored");
+    (svc, store)
+}
+
+/// What a client reads from one answer.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    ids: Vec<String>,
+    complete: bool,
+    first_index: Option<String>,
+    last: Option<String>,
+}
+
+fn ask(svc: &Service, store: &MemoryStore, xml: &str) -> Seen {
+    let plan = query_as(svc, BOB, xml).expect("plan");
+    let page = store.archive_page(&plan.query).expect("page");
+    let out = plan.render(page);
+    let (fin, results) = out.split_last().expect("a fin");
+    let fin = fin.get_child("fin", ns::MAM).expect("fin");
+    let set = fin.get_child("set", ns::RSM).expect("set");
+    let text = |name: &str| set.get_child(name, ns::RSM).map(Element::text);
+    Seen {
+        ids: results
+            .iter()
+            .map(|m| {
+                let r = m.get_child("result", ns::MAM).expect("result");
+                r.attr("id").expect("archive id").to_owned()
+            })
+            .collect(),
+        complete: fin.attr("complete") == Some("true"),
+        first_index: set
+            .get_child("first", ns::RSM)
+            .and_then(|f| f.attr("index").map(str::to_owned)),
+        last: text("last"),
+    }
+}
+
+fn seen(ids: &[&str], complete: bool, first_index: Option<&str>) -> Seen {
+    Seen {
+        ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+        complete,
+        first_index: first_index.map(str::to_owned),
+        last: ids.last().map(|s| (*s).to_owned()),
+    }
+}
+
+#[test]
+fn pages_forwards_two_at_a_time() {
+    let (svc, store) = five();
+    let mut after = String::new();
+    let mut pages = Vec::new();
+    loop {
+        let s = ask(
+            &svc,
+            &store,
+            &rsm(&format!("<max>2</max><after>{after}</after>")),
+        );
+        let done = s.complete;
+        after = s.last.clone().unwrap_or_default();
+        pages.push(s);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        pages,
+        [
+            seen(&["S1", "S2"], false, Some("0")),
+            seen(&["S3", "S4"], false, None),
+            seen(&["S5"], true, None),
+        ]
+    );
+}
+
+#[test]
+fn pages_backwards_two_at_a_time() {
+    let (svc, store) = five();
+    let mut before = String::new();
+    let mut pages = Vec::new();
+    loop {
+        let s = ask(
+            &svc,
+            &store,
+            &rsm(&format!("<max>2</max><before>{before}</before>")),
+        );
+        let done = s.complete;
+        before = s.ids.first().cloned().unwrap_or_default();
+        pages.push(s);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        pages,
+        [
+            seen(&["S4", "S5"], false, None),
+            seen(&["S2", "S3"], false, None),
+            seen(&["S1"], true, Some("0")),
+        ]
+    );
+}
+
+#[test]
+fn filters_ids_and_counts_reach_the_store() {
+    let (svc, store) = five();
+    let between = format!("{}{}", field("after-id", "S1"), field("before-id", "S5"));
+    assert_eq!(
+        ask(&svc, &store, &form(&between)),
+        seen(&["S2", "S3", "S4"], true, Some("0"))
+    );
+    let ids = form("<field var='ids'><value>S4</value><value>S2</value></field>");
+    assert_eq!(
+        ask(&svc, &store, &ids),
+        seen(&["S2", "S4"], true, Some("0"))
+    );
+    let start = form(&field("start", "2024-05-01T10:00:04Z"));
+    assert_eq!(
+        ask(&svc, &store, &start),
+        seen(&["S4", "S5"], true, Some("0"))
+    );
+
+    let plan = query_as(&svc, BOB, &rsm("<max>0</max>")).expect("plan");
+    let out = plan.render(store.archive_page(&plan.query).expect("page"));
+    assert_eq!(out.len(), 1);
+    assert!(String::from(&out[0]).contains("<count>5</count>"));
+}
+
+#[test]
+fn an_unknown_cursor_is_item_not_found() {
+    let (svc, store) = five();
+    let plan = query_as(&svc, BOB, &rsm("<after>S9</after>")).expect("plan");
+    let err = store.archive_page(&plan.query).expect_err("unknown id");
+    let r = mam_error(&plan, &err);
+    assert_eq!(r.condition, DefinedCondition::ItemNotFound);
+}

@@ -12,8 +12,8 @@
 //! 3. [`MamPlan::render`] turns the page into result messages and the
 //!    `<fin/>` iq, or [`mam_error`] turns a store failure into a refusal.
 //!
-//! `Service::mam_form` answers the form request (XEP-0313 §4.1.5) and
-//! `Service::mam_metadata` the metadata request (XEP-0313 §5), both
+//! [`Service::mam_form`] answers the form request (XEP-0313 §4.1.5) and
+//! [`Service::mam_metadata`] the metadata request (XEP-0313 §5), both
 //! required by `urn:xmpp:mam:2#extended` (XEP-0313 §7).
 //!
 //! # Choices
@@ -32,7 +32,10 @@
 //!   the filter. RSM `<before/>` pages backwards, `before-id` does not
 //!   (XEP-0313 §9).
 
+mod form;
 mod render;
+
+pub use form::MetadataPlan;
 
 use minidom::Element;
 use xmpp_parsers::data_forms::{DataForm, Field};

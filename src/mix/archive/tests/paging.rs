@@ -5,7 +5,7 @@ use xmpp_parsers::ns;
 
 use super::*;
 use crate::store::memory::MemoryStore;
-use crate::store::Store;
+use crate::store::{ArchivePage, Store};
 
 /// Coffee with messages S1..=S5 in a fresh store.
 fn five() -> (Service, MemoryStore) {
@@ -146,4 +146,31 @@ fn an_unknown_cursor_is_item_not_found() {
     let err = store.archive_page(&plan.query).expect_err("unknown id");
     let r = mam_error(&plan, &err);
     assert_eq!(r.condition, DefinedCondition::ItemNotFound);
+}
+
+#[test]
+fn metadata_names_the_first_and_last_message() {
+    let (svc, store) = five();
+    let (from, to) = (jid(BOB), jid("coffee@mix.localhost"));
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "md1",
+        now: 0,
+    };
+    let plan = svc.mam_metadata(&req, "coffee").expect("plan");
+    let first = store.archive_page(&plan.first).expect("first");
+    let last = store.archive_page(&plan.last).expect("last");
+    assert_eq!(
+        String::from(&plan.render(first, last)),
+        "<iq xmlns='jabber:component:accept' from='coffee@mix.localhost' id='md1' to='bob@localhost/phone' type='result'>\
+<metadata xmlns='urn:xmpp:mam:2'><start id='S1' timestamp='2024-05-01T10:00:01Z'/>\
+<end id='S5' timestamp='2024-05-01T10:00:05Z'/></metadata></iq>"
+    );
+    let empty = plan.render(ArchivePage::default(), ArchivePage::default());
+    assert!(String::from(&empty).contains("<metadata xmlns='urn:xmpp:mam:2'/>"));
+    let from = jid("mallory@localhost/x");
+    let req = Request { from: &from, ..req };
+    let e = svc.mam_metadata(&req, "coffee").expect_err("outsider");
+    assert_eq!(e.condition, DefinedCondition::Forbidden);
 }

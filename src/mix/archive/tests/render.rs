@@ -182,6 +182,31 @@ fn store_failures_map_to_the_error_table() {
 }
 
 #[test]
+fn the_form_lists_every_field() {
+    let (from, to) = (jid("mallory@localhost/x"), jid("coffee@mix.localhost"));
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "form1",
+        now: 0,
+    };
+    let out = service().mam_form(&req, "coffee").expect("anybody may ask");
+    assert!(out.changes.is_empty());
+    assert_eq!(
+        String::from(&out.replies[0]),
+        "<iq xmlns='jabber:component:accept' from='coffee@mix.localhost' id='form1' to='mallory@localhost/x' type='result'>\
+<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='form'>\
+<field type='hidden' var='FORM_TYPE'><value>urn:xmpp:mam:2</value></field>\
+<field type='jid-single' var='with'/><field var='start'/><field var='end'/>\
+<field var='before-id'/><field var='after-id'/>\
+<field type='list-multi' var='ids'><validate xmlns='http://jabber.org/protocol/xdata-validate' datatype='xs:string'><open/></validate></field>\
+</x></query></iq>"
+    );
+    let e = service().mam_form(&req, "tea").expect_err("no channel");
+    assert_eq!(e.condition, DefinedCondition::ItemNotFound);
+}
+
+#[test]
 fn stamps_are_xep_0082_utc() {
     assert_eq!(stamp(0), "1970-01-01T00:00:00Z");
     assert_eq!(stamp(1_714_557_600_000_123), "2024-05-01T10:00:00.000123Z");

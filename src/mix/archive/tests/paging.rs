@@ -174,3 +174,53 @@ fn metadata_names_the_first_and_last_message() {
     let e = svc.mam_metadata(&req, "coffee").expect_err("outsider");
     assert_eq!(e.condition, DefinedCondition::Forbidden);
 }
+
+#[test]
+fn forwards_what_the_message_verb_archived() {
+    let (mut svc, changes) = service_and_changes();
+    let store = MemoryStore::new();
+    store.apply(&changes).expect("channel");
+    let (from, to) = (jid(BOB), jid("coffee@mix.localhost"));
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "m1",
+        now: 1_714_557_600_000_000,
+    };
+    let msg: Element = "<message xmlns='jabber:component:accept' type='groupchat' id='m1' \
+from='bob@localhost/phone' to='coffee@mix.localhost'><body>hi</body></message>"
+        .parse()
+        .expect("xml");
+    let out = svc.message(&req, "coffee", &msg, 200).expect("accepted");
+    store.apply(&out.changes).expect("archived");
+
+    let plan = query_as(&svc, BOB, "<query xmlns='urn:xmpp:mam:2'/>").expect("plan");
+    let rendered = plan.render(store.archive_page(&plan.query).expect("page"));
+    let result = rendered[0].get_child("result", ns::MAM).expect("result");
+    let forwarded = result
+        .get_child("forwarded", ns::FORWARD)
+        .expect("forwarded");
+    let delay = forwarded.get_child("delay", ns::DELAY).expect("delay");
+    assert_eq!(delay.attr("stamp"), Some("2024-05-01T10:00:00Z"));
+    let copy = forwarded
+        .get_child("message", ns::JABBER_CLIENT)
+        .expect("a jabber:client message");
+    assert_eq!(copy.attr("to"), None, "archived without a to");
+    assert_eq!(
+        copy.attr("from"),
+        Some(&*format!("coffee@mix.localhost/{BOB_ID}"))
+    );
+    assert_eq!(
+        copy.get_child("body", ns::JABBER_CLIENT).map(Element::text),
+        Some("hi".into())
+    );
+    let sid = copy
+        .get_child("stanza-id", "urn:xmpp:sid:0")
+        .expect("stanza-id");
+    assert_eq!(
+        sid.attr("id"),
+        result.attr("id"),
+        "the archive id is the stanza-id"
+    );
+    assert!(String::from(&rendered[1]).contains("complete='true'"));
+}

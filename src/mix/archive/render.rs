@@ -11,9 +11,10 @@
 use minidom::rxml::xml_ncname;
 use minidom::Element;
 use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::ns;
 use xmpp_parsers::rsm::{First, SetResult};
-use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 
 use super::MamPlan;
 use crate::component::NS_COMPONENT;
@@ -132,29 +133,14 @@ impl MamPlan {
 }
 
 /// An iq error from the archive at `channel` to `to`.
-pub(super) fn error_iq(
-    channel: &xmpp_parsers::jid::BareJid,
-    to: &xmpp_parsers::jid::Jid,
-    id: &str,
-    refusal: &Refusal,
-) -> Element {
-    let mut error = StanzaError::new(
-        refusal.type_.clone(),
-        refusal.condition.clone(),
-        "en",
-        refusal.text.clone(),
-    );
-    if refusal.text.is_empty() {
-        error.texts.clear();
-    }
-    Iq::Error {
-        from: Some(channel.clone().into()),
-        to: Some(to.clone()),
-        id: id.to_owned(),
-        error,
-        payload: None,
-    }
-    .into()
+pub(super) fn error_iq(channel: &BareJid, to: &Jid, id: &str, refusal: &Refusal) -> Element {
+    Element::builder("iq", NS_COMPONENT)
+        .attr(xml_ncname!("type").into(), "error")
+        .attr(xml_ncname!("from").into(), channel.as_str())
+        .attr(xml_ncname!("to").into(), to.to_string())
+        .attr(xml_ncname!("id").into(), id)
+        .append(refusal.to_element())
+        .build()
 }
 
 /// The archived bytes as the `<message xmlns='jabber:client'>` they must be.

@@ -44,7 +44,10 @@ impl Refusal {
         Self::new(ErrorType::Cancel, DefinedCondition::ItemNotFound, text)
     }
 
-    fn to_element(&self) -> Element {
+    /// The `<error/>` child for this refusal, for replies built without
+    /// the request at hand (a MAM page found unanswerable after the store
+    /// read).
+    pub(crate) fn to_element(&self) -> Element {
         let mut e = StanzaError::new(
             self.type_.clone(),
             self.condition.clone(),

@@ -10,6 +10,7 @@
 
 pub mod access;
 mod answer;
+pub mod archive;
 mod create;
 mod destroy;
 pub mod disco;

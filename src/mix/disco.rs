@@ -20,8 +20,14 @@ pub const MIX_NODE: &str = "mix";
 /// What a channel advertises (XEP-0369 §6.3: core and MAM are both MUSTs).
 /// `urn:xmpp:mix:misc:0` is our own hint, not in any XEP, that the channel
 /// answers XEP-0407 §6 invite requests.
-pub const CHANNEL_FEATURES: [&str; 5] =
-    [ns::DISCO_INFO, ns::DISCO_ITEMS, MIX_CORE, ns::MAM, MIX_MISC];
+pub const CHANNEL_FEATURES: [&str; 6] = [
+    ns::DISCO_INFO,
+    ns::DISCO_ITEMS,
+    MIX_CORE,
+    ns::MAM,
+    super::archive::NS_MAM_EXTENDED,
+    MIX_MISC,
+];
 
 impl Service {
     /// The channels listed in the service's disco#items (XEP-0369 §6.2):

@@ -1,12 +1,28 @@
 //! Iqs to a channel's bare JID: the MIX verbs, dispatched by payload.
 
 use minidom::Element;
+use xmpp_parsers::ns;
 
 use super::Router;
 use crate::mix::{refusal, Outcome, Request};
 use crate::reply::Refusal;
 use crate::xml::request::{parse_core, parse_join};
 use crate::xml::{Invite, Leave, SetNick, UpdateSubscription, MIX_CORE, MIX_CORE_0, MIX_MISC};
+
+/// What a channel iq produced: an outcome now, or stanzas a store read
+/// will produce (sent in turn by the pipeline).
+pub(super) enum Answer {
+    /// The service's outcome.
+    Now(Outcome),
+    /// A task producing the replies.
+    Later(tokio::task::JoinHandle<Vec<Element>>),
+}
+
+impl From<Outcome> for Answer {
+    fn from(o: Outcome) -> Self {
+        Self::Now(o)
+    }
+}
 
 /// Handles an iq `get` or `set` to channel `name`.
 pub(super) async fn iq(
@@ -15,11 +31,14 @@ pub(super) async fn iq(
     name: &str,
     is_get: bool,
     payload: Element,
-) -> Result<Outcome, Refusal> {
+) -> Result<Answer, Refusal> {
     let ns = payload.ns();
+    if ns == ns::MAM {
+        return mam(router, req, name, is_get, payload);
+    }
     let core = ns == MIX_CORE || ns == MIX_CORE_0;
     let bad = |e: crate::xml::RequestError| Refusal::bad_request(e.to_string());
-    match (payload.name(), is_get) {
+    let outcome = match (payload.name(), is_get) {
         // XEP-0407's own example puts the whole join in misc:0 (PROTOCOL.md §4.6).
         ("join", false) if core || ns == MIX_MISC => join(router, req, name, payload).await,
         ("leave", false) if core => {
@@ -38,6 +57,57 @@ pub(super) async fn iq(
         }
         // XEP-0407 shows a get; it mints a credential, so accept set too.
         ("invite", _) if ns == MIX_MISC => invite(router, req, name, payload).await,
+        ("pubsub", _) if ns == ns::PUBSUB || ns == ns::PUBSUB_OWNER => {
+            router.mix().pubsub(req, name, is_get, &payload)
+        }
+        ("query", true) if ns == ns::DISCO_INFO => {
+            router.mix().channel_disco_info(req, name, &payload)
+        }
+        ("query", true) if ns == ns::DISCO_ITEMS => {
+            router.mix().channel_disco_items(req, name, &payload)
+        }
+        _ => Err(Refusal::service_unavailable()),
+    };
+    outcome.map(Answer::from)
+}
+
+/// MAM on the channel (XEP-0313): the query form, archive metadata, and
+/// queries, whose store reads run off the link's task and whose results
+/// go out in turn.
+fn mam(
+    router: &Router,
+    req: &Request<'_>,
+    name: &str,
+    is_get: bool,
+    payload: Element,
+) -> Result<Answer, Refusal> {
+    let store = router.inner.store.clone();
+    match (payload.name(), is_get) {
+        ("query", true) => router.mix().mam_form(req, name).map(Answer::from),
+        ("query", false) => {
+            let plan = router.mix().mam_query(req, name, &payload)?;
+            Ok(Answer::Later(tokio::spawn(async move {
+                let query = plan.query.clone();
+                match crate::store::blocking(store, move |s| s.archive_page(&query)).await {
+                    Ok(page) => plan.render(page),
+                    Err(e) => vec![plan.error_iq(&crate::mix::archive::mam_error(&plan, &e))],
+                }
+            })))
+        }
+        ("metadata", true) => {
+            let plan = router.mix().mam_metadata(req, name)?;
+            Ok(Answer::Later(tokio::spawn(async move {
+                let (first, last) = (plan.first.clone(), plan.last.clone());
+                let pages = crate::store::blocking(store, move |s| {
+                    Ok((s.archive_page(&first)?, s.archive_page(&last)?))
+                })
+                .await;
+                match pages {
+                    Ok((first, last)) => vec![plan.render(first, last)],
+                    Err(e) => vec![plan.error_iq(&e)],
+                }
+            })))
+        }
         _ => Err(Refusal::service_unavailable()),
     }
 }

@@ -168,14 +168,20 @@ impl Router {
             now,
         };
         let result = if self.is_service(&to) {
-            service::iq(self, &req, is_get, payload)
+            service::iq(self, &req, is_get, payload).map(channel::Answer::Now)
         } else {
             match channel_name(&to) {
                 Some(name) => channel::iq(self, &req, &name, is_get, payload).await,
                 None => Err(Refusal::service_unavailable()),
             }
         };
-        self.finish(el, result).await;
+        match result {
+            Ok(channel::Answer::Now(out)) => self.finish(el, Ok(out)).await,
+            Ok(channel::Answer::Later(task)) => {
+                let _ = self.inner.pipeline.send(Pending::Later(task)).await;
+            }
+            Err(r) => self.finish(el, Err(r)).await,
+        }
     }
 
     async fn message(&self, el: &Element) {

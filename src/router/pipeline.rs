@@ -38,6 +38,9 @@ pub(super) enum Pending {
         /// The request's header (no children), for an error reply.
         request: Option<Element>,
     },
+    /// Stanzas a task is still producing (a store read such as MAM), sent
+    /// in their turn.
+    Later(JoinHandle<Vec<Element>>),
     /// Resolves when everything before it has been handled (tests, shutdown).
     Barrier(oneshot::Sender<()>),
 }
@@ -71,6 +74,13 @@ pub(super) fn spawn(
             match p {
                 Pending::Barrier(done) => {
                     let _ = done.send(());
+                }
+                Pending::Later(task) => {
+                    for r in task.await.unwrap_or_default() {
+                        if outbox.send(r).await.is_err() {
+                            return;
+                        }
+                    }
                 }
                 Pending::Send {
                     commit,

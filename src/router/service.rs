@@ -23,15 +23,7 @@ pub(super) fn iq(
 ) -> Result<Outcome, Refusal> {
     if is_get {
         let result = if payload.is("query", ns::DISCO_ITEMS) {
-            let items = listed_channels(&router.mix());
-            Some(
-                DiscoItemsResult {
-                    node: None,
-                    items,
-                    rsm: None,
-                }
-                .into(),
-            )
+            Some(router.mix().service_disco_items(&req.sender()).into())
         } else {
             answer_get(&payload)?
         };
@@ -123,24 +115,6 @@ fn disco_info() -> DiscoInfoResult {
         features: features.into_iter().map(String::from).collect(),
         extensions: Vec::new(),
     }
-}
-
-/// Service disco#items: the channels that are not hidden (XEP-0369 §6.2;
-/// ad-hoc channels are never listed, §7.3.3).
-fn listed_channels(svc: &crate::mix::Service) -> Vec<xmpp_parsers::disco::Item> {
-    let mut items: Vec<_> = svc
-        .state
-        .channels
-        .values()
-        .filter(|c| !c.hidden)
-        .map(|c| xmpp_parsers::disco::Item {
-            jid: c.jid.clone().into(),
-            node: None,
-            name: c.settings.name.clone(),
-        })
-        .collect();
-    items.sort_by(|a, b| a.jid.as_str().cmp(b.jid.as_str()));
-    items
 }
 
 #[cfg(test)]

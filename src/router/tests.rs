@@ -326,3 +326,69 @@ async fn invitations_with_the_hmac_policy() {
         "the pending invitation died with the epoch too: {out:?}"
     );
 }
+
+#[tokio::test]
+async fn archive_and_nodes_through_the_router() {
+    let rig = rig();
+    let iq = |t: &str, from: &str, to: &str, body: &str| {
+        format!("<iq xmlns='jabber:component:accept' type='{t}' id='q' from='{from}' to='{to}'>{body}</iq>")
+    };
+    rig.ask(&iq(
+        "set",
+        "alice@localhost/r",
+        "mix.localhost",
+        "<create xmlns='urn:xmpp:mix:core:1' channel='tea'/>",
+    ))
+    .await;
+    rig.ask(&iq("set", "alice@localhost/r", "tea@mix.localhost", "<join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>alice</nick></join>")).await;
+    for n in 1..=3 {
+        rig.ask(&format!("<message xmlns='jabber:component:accept' type='groupchat' id='m{n}' from='alice@localhost/r' to='tea@mix.localhost'><body>m{n}</body></message>")).await;
+    }
+    let out = rig
+        .ask(&iq("set", "alice@localhost/r", "tea@mix.localhost", "<query xmlns='urn:xmpp:mam:2' queryid='x'><set xmlns='http://jabber.org/protocol/rsm'><max>2</max></set></query>"))
+        .await;
+    assert_eq!(out.len(), 3, "two results and the fin: {out:?}");
+    assert!(
+        out[0].contains("<body>m1</body>")
+            && out[1].contains("<body>m2</body>")
+            && out[0].contains("<delay"),
+        "{out:?}"
+    );
+    assert!(
+        out[2].contains("<fin") && !out[2].contains("complete='true'"),
+        "{out:?}"
+    );
+    let out = rig
+        .ask(&iq(
+            "set",
+            "bob@localhost/r",
+            "tea@mix.localhost",
+            "<query xmlns='urn:xmpp:mam:2'/>",
+        ))
+        .await;
+    assert!(out[0].contains("<forbidden"), "{out:?}");
+    // Make it private through the Allowed node, as Tigase clients do.
+    let out = rig.ask(&iq("set", "alice@localhost/r", "tea@mix.localhost", "<pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='urn:xmpp:mix:nodes:allowed'/></pubsub>")).await;
+    assert!(out[0].contains("type='result'"), "{out:?}");
+    let out = rig
+        .ask(&iq(
+            "set",
+            "bob@localhost/r",
+            "tea@mix.localhost",
+            "<join xmlns='urn:xmpp:mix:core:1'><nick>bob</nick></join>",
+        ))
+        .await;
+    assert!(out[0].contains("<forbidden"), "{out:?}");
+    let out = rig
+        .ask(&iq(
+            "get",
+            "bob@localhost/r",
+            "tea@mix.localhost",
+            "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+        ))
+        .await;
+    assert!(
+        out[0].contains("urn:xmpp:mix:core:1"),
+        "disco is answered to strangers: {out:?}"
+    );
+}

@@ -34,6 +34,7 @@ to='sam@elsewhere.example/phone' type='result'>\
 <feature var='http://jabber.org/protocol/disco#info'/>\
 <feature var='http://jabber.org/protocol/disco#items'/>\
 <feature var='urn:xmpp:mam:2'/>\
+<feature var='urn:xmpp:mam:2#extended'/>\
 <feature var='urn:xmpp:mix:core:1'/>\
 <feature var='urn:xmpp:mix:misc:0'/>\
 </query></iq>"

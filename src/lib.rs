@@ -13,6 +13,7 @@
 //!   -0407), since xmpp-parsers dropped its MIX module. Pure data, no I/O.
 //! - [`reply`]: error replies built from the raw stanza, shared by the router
 //!   and the channel service.
+//! - [`datetime`]: XEP-0082 date-times.
 //! - [`logging`]: the log filter, which keeps raw XML (and so invitation
 //!   tokens) out of the log unless `xml_trace` is on.
 //! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
@@ -30,6 +31,7 @@
 
 pub mod component;
 pub mod config;
+pub mod datetime;
 pub mod invite;
 pub mod logging;
 pub mod mix;

@@ -10,7 +10,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::mam::Query;
 use xmpp_parsers::ns;
 
-use super::render::{error_iq, stamp};
+use super::render::error_iq;
 use super::{store_refusal, Service};
 use crate::mix::{Outcome, Request, VerbResult};
 use crate::reply::Refusal;
@@ -117,7 +117,10 @@ impl MetadataPlan {
                 metadata = metadata.append(
                     Element::builder(name, ns::MAM)
                         .attr(xml_ncname!("id").into(), &*m.id)
-                        .attr(xml_ncname!("timestamp").into(), stamp(m.ts))
+                        .attr(
+                            xml_ncname!("timestamp").into(),
+                            crate::datetime::stamp(m.ts),
+                        )
                         .build(),
                 );
             }

@@ -83,7 +83,7 @@ impl MamPlan {
             }
         };
         let delay = Element::builder("delay", ns::DELAY)
-            .attr(xml_ncname!("stamp").into(), stamp(m.ts))
+            .attr(xml_ncname!("stamp").into(), crate::datetime::stamp(m.ts))
             .build();
         let forwarded = Element::builder("forwarded", ns::FORWARD)
             .append(delay)
@@ -156,37 +156,4 @@ fn archived_message(payload: &[u8]) -> Result<Element, String> {
             e.ns()
         ))
     }
-}
-
-/// The latest time [`stamp`] writes: XEP-0082 years have four digits.
-const LAST_STAMP: i64 = 253_402_300_799_999_999;
-
-/// Unix microseconds as an XEP-0082 DateTime in UTC, e.g.
-/// `2024-05-01T10:00:00Z` or `2024-05-01T10:00:00.000123Z`.
-pub(super) fn stamp(micros: i64) -> String {
-    let micros = micros.clamp(0, LAST_STAMP);
-    let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
-    let (days, sod) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days);
-    let (h, min, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    if frac == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{frac:06}Z")
-    }
-}
-
-/// Days since 1970-01-01 (not negative) as a proleptic Gregorian date, by
-/// Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }

@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use xmpp_parsers::date::DateTime;
 use xmpp_parsers::stanza_error::DefinedCondition;
 
-use super::super::render::stamp;
 use super::*;
+use crate::datetime::stamp;
 use crate::store::{ArchivePage, StoreError};
 
 fn plan(xml: &str) -> MamPlan {
@@ -212,7 +212,9 @@ fn stamps_are_xep_0082_utc() {
     assert_eq!(stamp(1_714_557_600_000_123), "2024-05-01T10:00:00.000123Z");
     assert_eq!(stamp(951_782_400_000_000), "2000-02-29T00:00:00Z");
     assert_eq!(stamp(i64::MAX), "9999-12-31T23:59:59.999999Z");
-    assert_eq!(stamp(-1), "1970-01-01T00:00:00Z");
+    // Before 1970 is written as it is; only past four-digit years is clamped.
+    assert_eq!(stamp(-1), "1969-12-31T23:59:59.999999Z");
+    assert_eq!(stamp(i64::MIN), "0000-01-01T00:00:00Z");
 }
 
 proptest! {

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! - [`admin`]: the `mixgate invite` commands, working on the store directly.
 //! - [`config`]: the typed TOML configuration and its validation. No sockets, no store.
 //! - [`component`]: the XEP-0114 link: connect, handshake, reconnect with
 //!   backoff, keepalive, and the single writer task. Knows nothing of MIX.
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod component;
 pub mod config;
 pub mod datetime;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use xmpp_parsers::jid::BareJid;
 
 use mixgate::config::Config;
 
@@ -34,6 +35,48 @@ enum Command {
         #[arg(long, short, env = "MIXGATE_CONFIG")]
         config: PathBuf,
     },
+    /// Make or revoke invitations, with or without `mixgate run` up.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum InviteCommand {
+    /// Mint an invitation for out-of-band delivery (email, a web page): prints the token and an xmpp: URI.
+    Create {
+        /// The config file.
+        #[arg(long, short, env = "MIXGATE_CONFIG")]
+        config: PathBuf,
+        /// The channel's bare JID, e.g. lounge@mix.example.org.
+        #[arg(long)]
+        channel: BareJid,
+        /// Whom the invitation is for. Without it, a bearer invitation anyone
+        /// may use (needs [invites] allow_bearer = true).
+        #[arg(long)]
+        invitee: Option<BareJid>,
+        /// Who invites; default: the channel's first owner.
+        #[arg(long)]
+        inviter: Option<BareJid>,
+        /// Lifetime, such as 1h or 7d; default: [invites] ttl.
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+        /// Print one JSON object instead of two lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke every outstanding invitation of a channel (bumps its invite epoch).
+    Revoke {
+        /// The config file.
+        #[arg(long, short, env = "MIXGATE_CONFIG")]
+        config: PathBuf,
+        /// The channel's bare JID.
+        #[arg(long)]
+        channel: BareJid,
+    },
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    mixgate::config::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// How long a clean shutdown may take before the process exits anyway.
@@ -44,7 +87,53 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => run(&config),
+        Command::Invite(InviteCommand::Create {
+            config,
+            channel,
+            invitee,
+            inviter,
+            ttl,
+            json,
+        }) => {
+            let Some(cfg) = load(&config) else {
+                return ExitCode::from(2);
+            };
+            let req = mixgate::admin::CreateInvite {
+                channel,
+                invitee,
+                inviter,
+                ttl,
+            };
+            match mixgate::admin::invite_create(&cfg, &req) {
+                Ok(m) if json => {
+                    println!("{}", serde_json::to_string(&m).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Ok(m) => {
+                    println!("token: {}\nuri: {}", m.token, m.uri);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Invite(InviteCommand::Revoke { config, channel }) => {
+            let Some(cfg) = load(&config) else {
+                return ExitCode::from(2);
+            };
+            match mixgate::admin::invite_revoke(&cfg, &channel) {
+                Ok(epoch) => {
+                    println!("revoked every invitation to {channel} (invite epoch {epoch})");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
     }
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("mixgate: {e}");
+    ExitCode::FAILURE
 }
 
 fn load(path: &std::path::Path) -> Option<Config> {

@@ -120,9 +120,43 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         commits.clone(),
         outbox.clone(),
     );
-    let poller = tokio::spawn(router.clone().watch_store(store, shutdown.clone()));
+    let poller = tokio::spawn(router.clone().watch_store(store.clone(), shutdown.clone()));
+    let pruner = config
+        .limits
+        .archive_retention
+        .map(|keep| tokio::spawn(prune_archive(store, keep, shutdown.clone())));
     component::run(settings, router, outbox, queue, shutdown).await;
     poller.abort();
+    if let Some(p) = pruner {
+        p.abort();
+    }
     commits.shutdown().await;
     Ok(())
+}
+
+/// Deletes archived messages older than `keep`, once at start and then hourly.
+async fn prune_archive(
+    store: Arc<dyn store::Store>,
+    keep: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let cutoff = i64::try_from(now.saturating_sub(keep).as_micros()).unwrap_or(i64::MAX);
+        match store::blocking(store.clone(), move |s| s.prune_archive(cutoff)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deleted = n,
+                "pruned archived messages past the retention period"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot prune the archive"),
+        }
+    }
 }

@@ -48,6 +48,15 @@ pub fn info_form(ch: &Channel) -> DataForm {
     DataForm::new(DataFormType::Result_, MIX_CORE, fields)
 }
 
+/// Our own config field (not in XEP-0406): the channel's invitation policy,
+/// `hmac`, `allowlist` or `open`; empty follows the service default.
+pub const INVITE_POLICY: &str = "mixgate#invite-policy";
+/// Our own config field: submitting `true` revokes every outstanding
+/// invitation of the channel (bumps its invite epoch). It always reads false.
+pub const REVOKE_INVITATIONS: &str = "mixgate#revoke-invitations";
+/// The policies a channel may name.
+pub const POLICIES: [&str; 3] = ["hmac", "allowlist", "open"];
+
 /// The config node's one item (XEP-0406 §2.4), with the fields we honour.
 pub fn config_form(ch: &Channel) -> DataForm {
     let s = &ch.settings;
@@ -56,6 +65,8 @@ pub fn config_form(ch: &Channel) -> DataForm {
         multi(ADMINISTRATOR, FieldType::JidMulti, &s.admins),
         boolean(MANDATORY_NICKS, s.mandatory_nicks),
         boolean(PARTICIPANT_INVITES, s.participant_invites),
+        text(INVITE_POLICY, s.policy.as_deref()),
+        boolean(REVOKE_INVITATIONS, false),
     ];
     if let Some(by) = &s.last_change_by {
         fields.push(Field::new(LAST_CHANGE_BY, FieldType::JidSingle).with_value(by));
@@ -124,6 +135,17 @@ pub fn merge_config(
     }
     if let Some(f) = field(form, PARTICIPANT_INVITES) {
         s.participant_invites = bool_value(f)?;
+    }
+    if let Some(f) = field(form, INVITE_POLICY) {
+        s.policy = match text_value(f, 16)? {
+            Some(p) if POLICIES.contains(&p.as_str()) => Some(p),
+            Some(p) => {
+                return Err(Refusal::bad_request(format!(
+                    "'{p}' is not a policy: use hmac, allowlist or open"
+                )))
+            }
+            None => None,
+        };
     }
     // XEP-0406 §3.2: the server MUST set it, whatever the form says.
     s.last_change_by = Some(by.to_string());
@@ -220,3 +242,8 @@ fn keep_order(old: &[String], new: Vec<String>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `form` asks to revoke every outstanding invitation.
+pub fn revokes_invitations(form: &DataForm) -> Result<bool, Refusal> {
+    field(form, REVOKE_INVITATIONS).map_or(Ok(false), bool_value)
+}

@@ -9,7 +9,7 @@ use xmpp_parsers::pubsub::{ItemId, NodeName, PubSub};
 
 use super::access::check_write;
 use super::answer::result;
-use super::forms::{info_form, merge_config, merge_info, rfc3339, submitted};
+use super::forms::{info_form, merge_config, merge_info, revokes_invitations, rfc3339, submitted};
 use super::notify::item;
 use super::{Outcome, Request, Service, VerbResult};
 use crate::reply::Refusal;
@@ -40,14 +40,31 @@ impl Service {
             )));
         };
         let payload = submission.payload.as_ref();
-        let new = if node == Node::Info {
-            merge_info(&ch.settings, &submitted(payload, MIX_CORE)?)?
+        let (new, revoke) = if node == Node::Info {
+            (
+                merge_info(&ch.settings, &submitted(payload, MIX_CORE)?)?,
+                false,
+            )
         } else {
             let form = submitted(payload, MIX_ADMIN)?;
-            merge_config(&ch.settings, &form, &sender, |j| ch.is_banned(j))?
+            let revoke = revokes_invitations(&form)?;
+            (
+                merge_config(&ch.settings, &form, &sender, |j| ch.is_banned(j))?,
+                revoke,
+            )
         };
         let id = rfc3339(ch.created_at);
         let mut out = published(req, &node, vec![id.clone()]);
+        if revoke {
+            // The owner's way to revoke every token and pending invitation
+            // at once (DESIGN.md §2); `mixgate invite revoke` is the admin's.
+            ch.epoch = ch.epoch.saturating_add(1);
+            ch.pending.clear();
+            out.changes.push(Change::SetEpoch {
+                channel: ch.name.clone(),
+                epoch: ch.epoch,
+            });
+        }
         if new == ch.settings {
             return Ok(out);
         }

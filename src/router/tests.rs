@@ -392,3 +392,46 @@ async fn archive_and_nodes_through_the_router() {
         "disco is answered to strangers: {out:?}"
     );
 }
+
+#[tokio::test]
+async fn owners_choose_the_policy_and_revoke_through_the_config_node() {
+    let rig = rig();
+    let iq = |from: &str, to: &str, body: &str| {
+        format!("<iq xmlns='jabber:component:accept' type='set' id='q' from='{from}' to='{to}'>{body}</iq>")
+    };
+    rig.ask(&iq(
+        "alice@localhost/r",
+        "mix.localhost",
+        "<create xmlns='urn:xmpp:mix:core:1' channel='club'/>",
+    ))
+    .await;
+    let config = |fields: &str| {
+        format!("<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:mix:nodes:config'><item><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mix:admin:0</value></field>{fields}</x></item></publish></pubsub>")
+    };
+    let out = rig.ask(&iq("alice@localhost/r", "club@mix.localhost", &config("<field var='mixgate#invite-policy'><value>allowlist</value></field><field var='mixgate#revoke-invitations'><value>true</value></field>"))).await;
+    assert!(out[0].contains("type='result'"), "{out:?}");
+    {
+        let mix = rig.router.mix();
+        let ch = mix.channel("club").expect("club");
+        assert_eq!(
+            (ch.settings.policy.as_deref(), ch.epoch),
+            (Some("allowlist"), 1)
+        );
+    }
+    let out = rig
+        .ask(&iq(
+            "bob@localhost/r",
+            "club@mix.localhost",
+            &config("<field var='mixgate#revoke-invitations'><value>true</value></field>"),
+        ))
+        .await;
+    assert!(out[0].contains("<forbidden"), "only owners: {out:?}");
+    let out = rig
+        .ask(&iq(
+            "alice@localhost/r",
+            "club@mix.localhost",
+            &config("<field var='mixgate#invite-policy'><value>jwt</value></field>"),
+        ))
+        .await;
+    assert!(out[0].contains("<bad-request"), "{out:?}");
+}

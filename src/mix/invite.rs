@@ -76,7 +76,7 @@ impl Service {
         }
         if !ch.pending.contains_key(&invitee) && ch.pending.len() >= self.rules.max_pending {
             return Err(Refusal::new(
-                ErrorType::Wait,
+                ErrorType::Modify,
                 DefinedCondition::PolicyViolation,
                 format!(
                     "this channel already has {} pending invitations",

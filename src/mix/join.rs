@@ -77,8 +77,9 @@ impl Service {
                 ));
             }
             if ch.participants.len() >= max_participants {
+                // A size limit: modify (DESIGN.md §4; wait is for rate limits).
                 return Err(Refusal::new(
-                    ErrorType::Wait,
+                    ErrorType::Modify,
                     DefinedCondition::PolicyViolation,
                     format!("this channel is full ({max_participants} participants)"),
                 ));
@@ -163,7 +164,16 @@ impl Service {
                 replies.extend(ch.notify(&Node::Participants, &[item]));
             }
         }
-        if self.state.learn(req.from) {
+        self.state.learn(req.from);
+        if existing.is_none() {
+            // Resources learned before the join (privileged presence) were
+            // kept in memory only; now they belong to a participant.
+            for full in self.state.resources.get(&who).into_iter().flatten() {
+                changes.push(Change::PutResource(crate::store::Resource {
+                    jid: full.to_string(),
+                }));
+            }
+        } else if req.from.resource().is_some() {
             changes.push(Change::PutResource(crate::store::Resource {
                 jid: req.from.to_string(),
             }));

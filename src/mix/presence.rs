@@ -21,22 +21,27 @@ impl Service {
             return Vec::new();
         }
         let bare = from.to_bare();
-        let member = match to.node() {
-            Some(channel) => self
-                .state
-                .channels
-                .get(channel.as_str())
-                .is_some_and(|c| c.participants.contains_key(&bare)),
-            None => self
-                .state
-                .channels
-                .values()
-                .any(|c| c.participants.contains_key(&bare)),
-        };
+        let member = self
+            .state
+            .channels
+            .values()
+            .any(|c| c.participants.contains_key(&bare));
         let resource = || Resource {
             jid: from.to_string(),
         };
         match type_ {
+            // Privileged presence (to the service domain) arrives for users
+            // who have not joined yet, and ejabberd sends it only once: keep
+            // it in memory so a later PAM join finds the resource. Only
+            // members' resources are worth a disk write.
+            None if to.node().is_none() => {
+                let new = self.state.learn(from);
+                if new && member {
+                    vec![Change::PutResource(resource())]
+                } else {
+                    Vec::new()
+                }
+            }
             None if member && self.state.learn(from) => vec![Change::PutResource(resource())],
             Some("unavailable") if self.state.forget(from) => {
                 vec![Change::DeleteResource(resource())]

@@ -228,6 +228,9 @@ fn matches_list(list: &BTreeSet<String>, jid: &BareJid) -> bool {
     list.contains(jid.as_str()) || list.contains(jid.domain().as_str())
 }
 
+/// Most bare JIDs whose resources are remembered.
+pub const MAX_RESOURCES: usize = 1_000_000;
+
 /// Everything the service keeps in memory.
 #[derive(Debug, Default)]
 pub struct State {
@@ -356,8 +359,14 @@ impl State {
     }
 
     /// Remembers a full JID for its bare JID; says whether it was new.
+    /// Bounded: past [`MAX_RESOURCES`] bare JIDs, only JIDs already known
+    /// learn new resources, so presence from everyone on a big server
+    /// cannot grow memory without limit.
     pub fn learn(&mut self, full: &Jid) -> bool {
         if full.resource().is_none() {
+            return false;
+        }
+        if self.resources.len() >= MAX_RESOURCES && !self.resources.contains_key(&full.to_bare()) {
             return false;
         }
         let known = self.resources.entry(full.to_bare()).or_default();

@@ -426,3 +426,31 @@ fn who_may_invite_and_how_often() {
         .expect_err("rate");
     assert_eq!(e.condition, DefinedCondition::PolicyViolation);
 }
+
+#[test]
+fn privileged_presence_before_a_pam_join_is_kept_for_it() {
+    let mut svc = service();
+    // ejabberd's mod_privilege forwards carol's login presence to the
+    // service domain once, before she joins through PAM.
+    let early = svc.presence(&jid("carol@localhost/tab"), &jid("mix.localhost"), None);
+    assert!(
+        early.is_empty(),
+        "not a participant yet: nothing to persist"
+    );
+    let out = join(&mut svc, "carol@localhost", &join_nick("carol")).expect("PAM join");
+    assert!(out
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::PutResource(r) if r.jid == "carol@localhost/tab")));
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    let out = say(&mut svc, "bob@localhost/phone", "hi", NOW + 5).expect("ok");
+    let to: Vec<String> = out
+        .rendered
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(
+        to.iter().any(|c| c.contains("to='carol@localhost/tab'")),
+        "{to:?}"
+    );
+}

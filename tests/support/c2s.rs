@@ -231,6 +231,18 @@ impl C2s {
         }
     }
 
+    /// Everything received so far, one stanza a line, for failure messages.
+    pub(crate) fn received(&self) -> String {
+        if self.history.is_empty() {
+            return "  (nothing)".to_owned();
+        }
+        self.history
+            .iter()
+            .map(|xml| format!("  {xml}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Whether the server ended the stream (or the connection dropped).
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
@@ -266,15 +278,7 @@ impl C2s {
                     ""
                 },
                 self.history.len(),
-                if self.history.is_empty() {
-                    "  (nothing)".to_owned()
-                } else {
-                    self.history
-                        .iter()
-                        .map(|xml| format!("  {xml}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
+                self.received()
             ),
         }
     }

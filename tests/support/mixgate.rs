@@ -116,12 +116,17 @@ impl Mixgate {
         {
             let mut output = self.lock_output();
             output.ended = 0;
-            output
-                .lines
-                .push(format!("[harness] --- mixgate started again (run {}) ---", self.runs));
+            output.lines.push(format!(
+                "[harness] --- mixgate started again (run {}) ---",
+                self.runs
+            ));
         }
         if let Ok(mut file) = self.file.lock() {
-            let _ = writeln!(file, "[harness] --- mixgate started again (run {}) ---", self.runs);
+            let _ = writeln!(
+                file,
+                "[harness] --- mixgate started again (run {}) ---",
+                self.runs
+            );
         }
         let (child, readers) = spawn(self.dir.path(), &self.config, &self.output, &self.file);
         self.child = child;

@@ -26,7 +26,7 @@ fn allowed_node_admits_only_listed_jids_and_domains<S: XmppServer>() {
     let coffee = mix.create(&mut alice, "coffee");
     mix.join(&mut alice, &coffee, "alice");
 
-    let made = alice.iq(mix::create_node(&coffee, NODE_ALLOWED));
+    let made = mix.iq(&mut alice, mix::create_node(&coffee, NODE_ALLOWED));
     expect_result(&mix, &made, "alice (owner) creating the Allowed node");
 
     let refused = mix.join_reply(&mut carol, &coffee, Some("carol"));
@@ -62,7 +62,7 @@ fn banned_beats_allowed_and_removes_a_participant<S: XmppServer>() {
     let coffee = mix.create(&mut alice, "coffee");
     let a = mix.join(&mut alice, &coffee, "alice");
 
-    let made = alice.iq(mix::create_node(&coffee, NODE_ALLOWED));
+    let made = mix.iq(&mut alice, mix::create_node(&coffee, NODE_ALLOWED));
     expect_result(&mix, &made, "alice (owner) creating the Allowed node");
     publish(&mix, &mut alice, &coffee, NODE_ALLOWED, "localhost");
     publish(&mix, &mut alice, &coffee, NODE_BANNED, "carol@localhost");
@@ -76,7 +76,10 @@ fn banned_beats_allowed_and_removes_a_participant<S: XmppServer>() {
     mix.join(&mut bob, &coffee, "bob");
 
     // A participant may not ban.
-    let attempt = bob.iq(mix::publish_item(&coffee, NODE_BANNED, "alice@localhost"));
+    let attempt = mix.iq(
+        &mut bob,
+        mix::publish_item(&coffee, NODE_BANNED, "alice@localhost"),
+    );
     mix.expect_error(
         "bob (a plain participant) publishing to Banned",
         &attempt,
@@ -122,7 +125,7 @@ fn banned_beats_allowed_and_removes_a_participant<S: XmppServer>() {
 /// who must be allowed to.
 #[track_caller]
 fn publish<S: XmppServer>(mix: &Mix<S>, who: &mut C2s, channel: &str, node: &str, item: &str) {
-    let reply = who.iq(mix::publish_item(channel, node, item));
+    let reply = mix.iq(who, mix::publish_item(channel, node, item));
     expect_result(
         mix,
         &reply,

@@ -24,7 +24,10 @@ fn sigterm_and_start_keep_channels_roles_participants_and_archive<S: XmppServer>
     let coffee = mix.create(&mut alice, "coffee");
     let a = mix.join(&mut alice, &coffee, "alice");
     let b = mix.join(&mut bob, &coffee, "bob");
-    let reply = alice.iq(mix::publish_item(&coffee, NODE_BANNED, "carol@localhost"));
+    let reply = mix.iq(
+        &mut alice,
+        mix::publish_item(&coffee, NODE_BANNED, "carol@localhost"),
+    );
     if reply.attr("type") != Some("result") {
         mix.fail(format_args!(
             "alice (owner) banning carol: {}",
@@ -52,7 +55,7 @@ fn sigterm_and_start_keep_channels_roles_participants_and_archive<S: XmppServer>
     mix.restart_mixgate(Stop::Term);
 
     // The channel is there.
-    let again = alice.iq(mix::create(&service, Some("coffee")));
+    let again = mix.iq(&mut alice, mix::create(&service, Some("coffee")));
     mix.expect_error(
         "creating 'coffee' again after the restart",
         &again,
@@ -74,14 +77,17 @@ fn sigterm_and_start_keep_channels_roles_participants_and_archive<S: XmppServer>
         ));
     }
     // Roles: alice still owns it, bob still does not, carol is still banned.
-    let not_owner = bob.iq(mix::publish_item(&coffee, NODE_BANNED, "alice@localhost"));
+    let not_owner = mix.iq(
+        &mut bob,
+        mix::publish_item(&coffee, NODE_BANNED, "alice@localhost"),
+    );
     mix.expect_error(
         "bob publishing to Banned after the restart",
         &not_owner,
         "forbidden",
         "auth",
     );
-    let banned = alice.iq(mix::node_items(&coffee, NODE_BANNED));
+    let banned = mix.iq(&mut alice, mix::node_items(&coffee, NODE_BANNED));
     let ids = mix::read_item_ids(&banned, NODE_BANNED).unwrap_or_else(|why| {
         mix.fail(format_args!(
             "alice reading the Banned node after the restart: {why}: {}",

@@ -30,7 +30,7 @@ fn unknown_channel_is_item_not_found<S: XmppServer>() {
         ("setting a nick in it", mix::setnick(&nowhere, "alice")),
     ];
     for (what, request) in requests {
-        let reply = alice.iq(request);
+        let reply = mix.iq(&mut alice, request);
         mix.expect_error(
             &format!("{what} ({nowhere} does not exist)"),
             &reply,
@@ -52,7 +52,7 @@ fn malformed_create_is_bad_request<S: XmppServer>() {
     let mut alice = mix.login("alice");
     let service = mix.server.component_jid().to_owned();
     for name in ["has#hash", "has/slash", "has space"] {
-        let reply = alice.iq(mix::create(&service, Some(name)));
+        let reply = mix.iq(&mut alice, mix::create(&service, Some(name)));
         mix.expect_error(
             &format!("creating a channel named '{name}'"),
             &reply,
@@ -69,14 +69,14 @@ fn non_participants_may_not_read<S: XmppServer>() {
     let mut carol = mix.login("carol");
     let coffee = mix.create(&mut alice, "coffee");
     mix.join(&mut alice, &coffee, "alice");
-    let participants = carol.iq(mix::participants_query(&coffee));
+    let participants = mix.iq(&mut carol, mix::participants_query(&coffee));
     mix.expect_error(
         "carol (not joined) reading the participants",
         &participants,
         "forbidden",
         "auth",
     );
-    let archive = carol.iq(mix::mam_query(&coffee, "q1", 10, None));
+    let archive = mix.iq(&mut carol, mix::mam_query(&coffee, "q1", 10, None));
     mix.expect_error(
         "carol (not joined) querying the archive",
         &archive,
@@ -93,14 +93,14 @@ fn create_outside_the_create_domains_is_forbidden<S: XmppServer>() {
     let mix = Mix::<S>::start_with(S::Options::default(), config);
     let mut alice = mix.login("alice");
     let service = mix.server.component_jid().to_owned();
-    let named = alice.iq(mix::create(&service, Some("coffee")));
+    let named = mix.iq(&mut alice, mix::create(&service, Some("coffee")));
     mix.expect_error(
         "alice@localhost creating a channel where only example.org may",
         &named,
         "forbidden",
         "auth",
     );
-    let ad_hoc = alice.iq(mix::create(&service, None));
+    let ad_hoc = mix.iq(&mut alice, mix::create(&service, None));
     mix.expect_error(
         "alice@localhost creating an ad-hoc channel where only example.org may",
         &ad_hoc,
@@ -125,7 +125,7 @@ fn limits_are_policy_violations<S: XmppServer>() {
 
     let coffee = mix.create(&mut alice, "coffee");
     mix.create(&mut alice, "tea");
-    let third = alice.iq(mix::create(&service, Some("juice")));
+    let third = mix.iq(&mut alice, mix::create(&service, Some("juice")));
     mix.expect_error(
         "alice creating a third channel with max_per_user = 2",
         &third,

@@ -25,14 +25,14 @@ fn create_named_then_conflict_then_ad_hoc<S: XmppServer>() {
 
     mix.create(&mut alice, "coffee");
 
-    let again = alice.iq(mix::create(&service, Some("coffee")));
+    let again = mix.iq(&mut alice, mix::create(&service, Some("coffee")));
     mix.expect_error(
         "alice creating 'coffee' a second time",
         &again,
         "conflict",
         "cancel",
     );
-    let other = bob.iq(mix::create(&service, Some("coffee")));
+    let other = mix.iq(&mut bob, mix::create(&service, Some("coffee")));
     mix.expect_error(
         "bob creating alice's 'coffee'",
         &other,
@@ -40,7 +40,7 @@ fn create_named_then_conflict_then_ad_hoc<S: XmppServer>() {
         "cancel",
     );
 
-    let ad_hoc = alice.iq(mix::create(&service, None));
+    let ad_hoc = mix.iq(&mut alice, mix::create(&service, None));
     let name = ad_hoc
         .get_child("create", NS_MIX_CORE)
         .and_then(|c| c.attr("channel"))
@@ -149,7 +149,7 @@ fn setnick_renames_and_refuses_a_taken_nick<S: XmppServer>() {
     let a = mix.join(&mut alice, &coffee, "alice");
     let b = mix.join(&mut bob, &coffee, "bob");
 
-    let reply = alice.iq(mix::setnick(&coffee, "alicia"));
+    let reply = mix.iq(&mut alice, mix::setnick(&coffee, "alicia"));
     let echoed = reply
         .get_child("setnick", NS_MIX_CORE)
         .and_then(|s| s.get_child("nick", NS_MIX_CORE))
@@ -171,7 +171,7 @@ fn setnick_renames_and_refuses_a_taken_nick<S: XmppServer>() {
         "after alice's setnick",
     );
 
-    let clash = bob.iq(mix::setnick(&coffee, "alicia"));
+    let clash = mix.iq(&mut bob, mix::setnick(&coffee, "alicia"));
     mix.expect_error("bob taking alice's new nick", &clash, "conflict", "cancel");
 
     mix.announce(&mut alice, &coffee);
@@ -199,11 +199,10 @@ fn update_subscription_answers_with_the_bare_jid<S: XmppServer>() {
     mix.announce(&mut bob, &coffee);
     let alice_said = (a.id.as_str(), "alice", "alice@localhost");
 
-    let off = bob.iq(mix::update_subscription(
-        &coffee,
-        &[],
-        &[mix::NODE_MESSAGES],
-    ));
+    let off = mix.iq(
+        &mut bob,
+        mix::update_subscription(&coffee, &[], &[mix::NODE_MESSAGES]),
+    );
     expect_update_result(
         &mix,
         &off,
@@ -220,11 +219,10 @@ fn update_subscription_answers_with_the_bare_jid<S: XmppServer>() {
         "bob unsubscribed from the messages node",
     );
 
-    let on = bob.iq(mix::update_subscription(
-        &coffee,
-        &[mix::NODE_MESSAGES],
-        &[],
-    ));
+    let on = mix.iq(
+        &mut bob,
+        mix::update_subscription(&coffee, &[mix::NODE_MESSAGES], &[]),
+    );
     expect_update_result(&mix, &on, "bob@localhost", "subscribe", mix::NODE_MESSAGES);
     let body = mix.say(&mut alice, &coffee, "subscribed-again");
     mix.expect_copy(&mut bob, &coffee, &body, "subscribed-again", alice_said);

@@ -242,7 +242,7 @@ pub(crate) fn mam_page<S: XmppServer>(
     max: usize,
     after: Option<&str>,
 ) -> (Vec<(String, String, Element)>, bool, Option<String>) {
-    let fin = who.iq(mix::mam_query(channel, queryid, max, after));
+    let fin = mix.iq(who, mix::mam_query(channel, queryid, max, after));
     let (complete, last) = match mix::read_mam_fin(&fin) {
         Ok(fin) => fin,
         Err(why) => mix.fail(format_args!(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use minidom::Element;
 
-use super::c2s::C2s;
+use super::c2s::{self, C2s};
 use super::mix::{self, Joined, Participant};
 use super::mixgate::{Mixgate, MixgateOptions};
 use super::process;
@@ -139,6 +139,22 @@ impl<S: XmppServer> Mix<S> {
         C2s::default_user(&self.server, user)
     }
 
+    /// Sends an iq as `who` and returns the answer (result or error); fails
+    /// with mixgate's log if none comes within [`c2s::DEFAULT_TIMEOUT`].
+    #[track_caller]
+    pub(crate) fn iq(&self, who: &mut C2s, request: Element) -> Element {
+        let shown = stanza::xml(&request);
+        match who.try_iq(request, c2s::DEFAULT_TIMEOUT) {
+            Some(answer) => answer,
+            None => self.fail(format_args!(
+                "{} got no answer within {:?} to {shown}; it received:\n{}",
+                who.jid(),
+                c2s::DEFAULT_TIMEOUT,
+                who.received()
+            )),
+        }
+    }
+
     /// Fails the test: the server, what went wrong, then both logs.
     #[track_caller]
     pub(crate) fn fail(&self, what: impl Display) -> ! {
@@ -213,7 +229,7 @@ impl<S: XmppServer> Mix<S> {
     /// channel's JID.
     #[track_caller]
     pub(crate) fn create(&self, who: &mut C2s, name: &str) -> String {
-        let reply = who.iq(mix::create(self.server.component_jid(), Some(name)));
+        let reply = self.iq(who, mix::create(self.server.component_jid(), Some(name)));
         let echoed = reply
             .get_child("create", stanza::NS_MIX_CORE)
             .and_then(|c| c.attr("channel"));
@@ -239,7 +255,7 @@ impl<S: XmppServer> Mix<S> {
                 mix::client_join(&me, channel, nick)
             }
         };
-        who.iq(request)
+        self.iq(who, request)
     }
 
     /// Joins and checks the answer: a result with the participant id, the
@@ -314,13 +330,13 @@ impl<S: XmppServer> Mix<S> {
     /// (presence) has been handled once this returns. Any answer will do.
     #[track_caller]
     pub(crate) fn sync(&self, who: &mut C2s, channel: &str) {
-        who.iq(stanza::disco_info(channel));
+        self.iq(who, stanza::disco_info(channel));
     }
 
     /// The participants list, read by `who`, who must be allowed to.
     #[track_caller]
     pub(crate) fn participants(&self, who: &mut C2s, channel: &str) -> Vec<Participant> {
-        let reply = who.iq(mix::participants_query(channel));
+        let reply = self.iq(who, mix::participants_query(channel));
         match mix::read_participants(&reply) {
             Ok(list) => list,
             Err(why) => self.fail(format_args!(
@@ -390,7 +406,7 @@ impl<S: XmppServer> Mix<S> {
     pub(crate) fn leave(&self, who: &mut C2s, channel: &str) {
         match self.kind() {
             ServerKind::Prosody => {
-                let reply = who.iq(mix::leave(channel));
+                let reply = self.iq(who, mix::leave(channel));
                 if reply.attr("type") != Some("result")
                     || !reply.has_child("leave", stanza::NS_MIX_CORE)
                 {

@@ -17,7 +17,7 @@ use super::ports::{free_port, loopback};
 use super::process::{self, require_binary};
 use super::server::{
     fill_placeholders, random_secret, register_in_parallel, wait_for_listeners, ServerKind,
-    XmppServer, COMPONENT_JID, DEFAULT_USERS, DOMAIN, START_TIMEOUT,
+    XmppServer, COMPONENT_JID, DEFAULT_USERS, DOMAIN, OTHER_DOMAIN, START_TIMEOUT,
 };
 
 /// The admin snippet, compiled in so the docs and the tests cannot drift.
@@ -45,6 +45,8 @@ pub(crate) struct ProsodyOptions {
     /// of every local user (SERVERS.md §4c: on connect, Prosody sends the
     /// current presence of everyone already online, each with a `<delay>`).
     pub(crate) privilege: bool,
+    /// Also serve [`OTHER_DOMAIN`] (a second `VirtualHost`, no users).
+    pub(crate) other_domain: bool,
 }
 
 impl Default for ProsodyOptions {
@@ -55,6 +57,7 @@ impl Default for ProsodyOptions {
             extra_host: String::new(),
             extra_component: String::new(),
             privilege: false,
+            other_domain: false,
         }
     }
 }
@@ -143,7 +146,13 @@ fn render_config(
         extra_host,
         extra_component,
         privilege,
+        other_domain,
     } = options;
+    let other_host = if *other_domain {
+        format!("VirtualHost \"{OTHER_DOMAIN}\"\n")
+    } else {
+        String::new()
+    };
     // mod_privilege comes with Debian's prosody-modules, which is on the
     // default plugin path. It is loaded on the user host, which hands out
     // the permission, and on the component, which receives it.
@@ -200,6 +209,7 @@ log = {{
 VirtualHost "{DOMAIN}"
 {privilege_host}
 {extra_host}
+{other_host}
 
 -- From {SNIPPET_FILE}, part 2:
 {snippet_component}
@@ -265,17 +275,17 @@ impl XmppServer for Prosody {
         &self.secret
     }
 
-    fn register(&self, user: &str, password: &str) {
+    fn register_at(&self, user: &str, domain: &str, password: &str) {
         let output = Command::new(&self.prosodyctl)
             .arg("--config")
             .arg(&self.config)
-            .args(["register", user, DOMAIN, password])
+            .args(["register", user, domain, password])
             .stdin(Stdio::null())
             .output()
             .expect("running prosodyctl register");
         assert!(
             output.status.success(),
-            "prosodyctl register {user} failed ({}):\n{}{}",
+            "prosodyctl register {user}@{domain} failed ({}):\n{}{}",
             output.status,
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)

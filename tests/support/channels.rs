@@ -14,8 +14,9 @@ use super::c2s::{self, C2s};
 use super::mix::{self, Joined, Participant};
 use super::mixgate::{Mixgate, MixgateOptions};
 use super::process;
-use super::server::{ServerKind, XmppServer};
+use super::server::{ServerKind, XmppServer, OTHER_DOMAIN};
 use super::stanza::{self, error_condition, NS_CLIENT};
+use super::{Ejabberd, EjabberdOptions, Prosody, ProsodyOptions};
 
 /// From starting mixgate to its link being up (and again after a restart,
 /// where a reconnect backoff may be in the way).
@@ -70,6 +71,31 @@ impl ChannelConfig {
             self.max_participants,
             self.max_message_bytes
         )
+    }
+}
+
+/// Server options a generic scenario can ask for, whichever the server.
+pub(crate) trait ServerOptions: XmppServer {
+    /// The default options, plus [`OTHER_DOMAIN`] served as a second
+    /// users' domain.
+    fn with_other_domain() -> Self::Options;
+}
+
+impl ServerOptions for Prosody {
+    fn with_other_domain() -> ProsodyOptions {
+        ProsodyOptions {
+            other_domain: true,
+            ..ProsodyOptions::default()
+        }
+    }
+}
+
+impl ServerOptions for Ejabberd {
+    fn with_other_domain() -> EjabberdOptions {
+        EjabberdOptions {
+            other_domain: true,
+            ..EjabberdOptions::default()
+        }
     }
 }
 
@@ -153,6 +179,14 @@ impl<S: XmppServer> Mix<S> {
                 who.received()
             )),
         }
+    }
+
+    /// Registers `user` on [`OTHER_DOMAIN`] (password `USERpass`) and logs
+    /// them in; the server must have been started with `other_domain`.
+    pub(crate) fn login_elsewhere(&self, user: &str) -> C2s {
+        let password = format!("{user}pass");
+        self.server.register_at(user, OTHER_DOMAIN, &password);
+        C2s::login_at(self.server.c2s_addr(), OTHER_DOMAIN, user, &password, None)
     }
 
     /// Fails the test: the server, what went wrong, then both logs.
@@ -437,6 +471,39 @@ impl<S: XmppServer> Mix<S> {
                     }
                 }
             }
+        }
+    }
+
+    /// Publishes an item with id `item` (a JID or domain) to the Allowed or
+    /// Banned node as `who`, who must be allowed to. The way Tigase clients
+    /// do it (PROTOCOL.md §3.9, §9.13): publish, and if the node does not
+    /// exist yet (`item-not-found`), create it and publish again.
+    #[track_caller]
+    pub(crate) fn publish(&self, who: &mut C2s, channel: &str, node: &str, item: &str) {
+        let mut reply = self.iq(who, mix::publish_item(channel, node, item));
+        let mut created = None;
+        if error_condition(&reply).as_deref() == Some("item-not-found") {
+            let made = self.iq(who, mix::create_node(channel, node));
+            if made.attr("type") != Some("result") {
+                self.fail(format_args!(
+                    "{} publishing '{item}' to {node} got item-not-found, and creating the node \
+                     failed: {}",
+                    who.bare_jid(),
+                    stanza::xml(&made)
+                ));
+            }
+            created = Some(stanza::xml(&reply));
+            reply = self.iq(who, mix::publish_item(channel, node, item));
+        }
+        if reply.attr("type") != Some("result") {
+            self.fail(format_args!(
+                "{} publishing '{item}' to {node}{}: expected a result, got {}",
+                who.bare_jid(),
+                created
+                    .map(|first| format!(" (after creating the node; the first try got {first})"))
+                    .unwrap_or_default(),
+                stanza::xml(&reply)
+            ));
         }
     }
 

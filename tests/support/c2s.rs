@@ -182,6 +182,34 @@ impl C2s {
         self.iq_until(request, Instant::now() + timeout)
     }
 
+    /// Sends an iq and returns its answer, or None after `timeout`, so the
+    /// caller can fail with more context than the client has.
+    pub(crate) fn try_iq(&mut self, mut request: Element, timeout: Duration) -> Option<Element> {
+        let id = self.ensure_id(&mut request);
+        self.send(request);
+        self.try_wait_for(
+            |el| {
+                el.is("iq", NS_CLIENT)
+                    && el.attr("id") == Some(id.as_str())
+                    && matches!(el.attr("type"), Some("result" | "error"))
+            },
+            timeout,
+        )
+    }
+
+    /// The request's id, after giving it one if it had none.
+    fn ensure_id(&mut self, request: &mut Element) -> String {
+        match request.attr("id") {
+            Some(id) => id.to_owned(),
+            None => {
+                self.next_id += 1;
+                let id = format!("test-{}", self.next_id);
+                stanza::set_attr(request, "id", &id);
+                id
+            }
+        }
+    }
+
     fn iq_until(&mut self, mut request: Element, deadline: Instant) -> Element {
         let id = match request.attr("id") {
             Some(id) => id.to_owned(),
@@ -231,6 +259,18 @@ impl C2s {
         }
     }
 
+    /// Everything received so far, one stanza a line, for failure messages.
+    pub(crate) fn received(&self) -> String {
+        if self.history.is_empty() {
+            return "  (nothing)".to_owned();
+        }
+        self.history
+            .iter()
+            .map(|xml| format!("  {xml}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Whether the server ended the stream (or the connection dropped).
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
@@ -266,15 +306,7 @@ impl C2s {
                     ""
                 },
                 self.history.len(),
-                if self.history.is_empty() {
-                    "  (nothing)".to_owned()
-                } else {
-                    self.history
-                        .iter()
-                        .map(|xml| format!("  {xml}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
+                self.received()
             ),
         }
     }

@@ -45,9 +45,14 @@ struct Output {
 /// A running mixgate.
 pub(crate) struct Mixgate {
     dir: TempDir,
+    config: PathBuf,
     child: Child,
     output: Arc<Lines>,
+    /// `mixgate.log`, shared by every run of this instance.
+    file: Arc<Mutex<File>>,
     readers: Vec<thread::JoinHandle<()>>,
+    /// How many times [`Mixgate::restart`] started it again.
+    runs: usize,
 }
 
 impl Mixgate {
@@ -78,36 +83,59 @@ impl Mixgate {
         )
         .expect("writing mixgate.toml");
 
-        let mut child = Command::new(binary())
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .current_dir(dir.path())
-            // Plain lines, whatever the developer's terminal or environment.
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .env_remove("MIXGATE_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning the mixgate binary");
-
         let output = Arc::new(Lines::default());
         let file = Arc::new(Mutex::new(
             File::create(dir.path().join("mixgate.log")).expect("creating mixgate.log"),
         ));
-        let mut readers = Vec::new();
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let stderr = child.stderr.take().expect("stderr was piped");
-        readers.push(spawn_reader(stdout, "stdout", &output, &file));
-        readers.push(spawn_reader(stderr, "stderr", &output, &file));
+        let (child, readers) = spawn(dir.path(), &config, &output, &file);
         Mixgate {
             dir,
+            config,
             child,
             output,
+            file,
             readers,
+            runs: 1,
         }
+    }
+
+    /// Starts mixgate again with the same config, store and log, after it
+    /// exited ([`Mixgate::sigterm`] or [`Mixgate::kill9`]). Lines keep
+    /// counting from where they were, so [`Mixgate::line_count`] taken
+    /// before the restart still marks "after this point". Panics if the old
+    /// process has not exited within 10 s.
+    pub(crate) fn restart(&mut self) {
+        if self.wait_exit(Duration::from_secs(10)).is_none() {
+            panic!(
+                "restart: mixgate (pid {}) has not exited 10 s after it was asked to\n{}",
+                self.pid(),
+                self.describe()
+            );
+        }
+        self.runs += 1;
+        {
+            let mut output = self.lock_output();
+            output.ended = 0;
+            output.lines.push(format!(
+                "[harness] --- mixgate started again (run {}) ---",
+                self.runs
+            ));
+        }
+        if let Ok(mut file) = self.file.lock() {
+            let _ = writeln!(
+                file,
+                "[harness] --- mixgate started again (run {}) ---",
+                self.runs
+            );
+        }
+        let (child, readers) = spawn(self.dir.path(), &self.config, &self.output, &self.file);
+        self.child = child;
+        self.readers = readers;
+    }
+
+    /// The store file (`[storage] path`), which survives restarts.
+    pub(crate) fn store_path(&self) -> PathBuf {
+        self.dir().join("mixgate.db")
     }
 
     /// The temporary directory with the config, the store and the log.
@@ -244,6 +272,37 @@ impl Drop for Mixgate {
             );
         }
     }
+}
+
+/// Runs `mixgate run --config CONFIG` in `dir`, with its output copied into
+/// `output` and `file`.
+fn spawn(
+    dir: &Path,
+    config: &Path,
+    output: &Arc<Lines>,
+    file: &Arc<Mutex<File>>,
+) -> (Child, Vec<thread::JoinHandle<()>>) {
+    let mut child = Command::new(binary())
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .current_dir(dir)
+        // Plain lines, whatever the developer's terminal or environment.
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("MIXGATE_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the mixgate binary");
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let stderr = child.stderr.take().expect("stderr was piped");
+    let readers = vec![
+        spawn_reader(stdout, "stdout", output, file),
+        spawn_reader(stderr, "stderr", output, file),
+    ];
+    (child, readers)
 }
 
 /// The binary under test: the one Cargo built for this test run, unless

@@ -19,12 +19,29 @@
 //! temporary directories of its servers and of mixgate are kept and their
 //! paths printed. `MIXGATE_TEST_BIN` runs the tests against another mixgate
 //! binary than the one Cargo built.
+//!
+//! Channel tests go one level up: [`channels::Mix`] is a server with
+//! mixgate attached and knows how a client on each server joins (directly
+//! on Prosody, through PAM on ejabberd); [`mix`] builds and reads the MIX
+//! stanzas.
+//!
+//! ```ignore
+//! let mix = Mix::<Ejabberd>::start();
+//! let mut alice = mix.login("alice");
+//! let coffee = mix.create(&mut alice, "coffee");
+//! let joined = mix.join(&mut alice, &coffee, "alice");
+//! mix.announce(&mut alice, &coffee);   // the channel learns this resource
+//! let body = mix.say(&mut alice, &coffee, "m1");
+//! mix.expect_copy(&mut alice, &coffee, &body, "m1", (&joined.id, "alice", "alice@localhost"));
+//! ```
 
 // Each test binary compiles this module but uses only part of it.
 #![allow(dead_code)]
 
 pub(crate) mod c2s;
+pub(crate) mod channels;
 pub(crate) mod ejabberd;
+pub(crate) mod mix;
 pub(crate) mod mixgate;
 pub(crate) mod ports;
 pub(crate) mod process;

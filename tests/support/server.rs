@@ -18,6 +18,11 @@ use super::process::{self, POLL};
 /// The XMPP domain every test server serves.
 pub(crate) const DOMAIN: &str = "localhost";
 
+/// A second users' domain, served when a test asks for it
+/// (`other_domain` in the servers' options), for what needs users who are
+/// not on [`DOMAIN`]: banning a whole domain without banning the owner.
+pub(crate) const OTHER_DOMAIN: &str = "elsewhere.localhost";
+
 /// The component domain mixgate connects as.
 pub(crate) const COMPONENT_JID: &str = "mix.localhost";
 
@@ -91,7 +96,13 @@ pub(crate) trait XmppServer {
     fn secret(&self) -> &str;
 
     /// Registers another account on `localhost`.
-    fn register(&self, user: &str, password: &str);
+    fn register(&self, user: &str, password: &str) {
+        self.register_at(user, DOMAIN, password);
+    }
+
+    /// Registers an account on `domain`: [`DOMAIN`], or [`OTHER_DOMAIN`]
+    /// when the server was started with `other_domain`.
+    fn register_at(&self, user: &str, domain: &str, password: &str);
 
     /// Registers several accounts at once, in parallel: on ejabberd each
     /// registration boots an Erlang node and takes about a second.

@@ -27,13 +27,16 @@ use tempfile::TempDir;
 use super::ports::{free_port, loopback};
 use super::process::{self, require_binary, POLL};
 use super::server::{
-    fill_placeholders, random_secret, random_tag, register_in_parallel, wait_for_listeners,
-    ServerKind, XmppServer, COMPONENT_JID, DEFAULT_USERS, DOMAIN, OTHER_DOMAIN, START_TIMEOUT,
+    fill_placeholders, random_secret, random_tag, register_in_parallel, snippet_part,
+    wait_for_listeners, ServerKind, XmppServer, COMPONENT_JID, DEFAULT_USERS, DOMAIN, OTHER_DOMAIN,
+    START_TIMEOUT,
 };
 
 /// The admin snippet, compiled in so the docs and the tests cannot drift.
 const SNIPPET: &str = include_str!("../../contrib/ejabberd/mixgate.yml");
 const SNIPPET_FILE: &str = "contrib/ejabberd/mixgate.yml";
+const PRIVILEGE: &str = include_str!("../../contrib/ejabberd/privilege.yml");
+const PRIVILEGE_FILE: &str = "contrib/ejabberd/privilege.yml";
 
 /// The domain of ejabberd's own MIX service. Its default, `mix.@HOST@`,
 /// would be `mix.localhost` and clash with our component.
@@ -301,11 +304,8 @@ CONTRIB_MODULES_CONF_DIR={d}/contrib-conf
     // The acl and the access rule go into the sections the base config
     // already has (YAML cannot repeat a key); the module under `modules:`.
     let (privilege_acl, privilege_rule, privilege_module) = if *privilege {
-        (
-            format!("  mixcomp:\n    server: \"{COMPONENT_JID}\"\n"),
-            "  mix_privileged:\n    allow: mixcomp\n".to_owned(),
-            "  mod_privilege:\n    presence:\n      managed_entity: mix_privileged\n".to_owned(),
-        )
+        let part = |name| snippet_part(PRIVILEGE, PRIVILEGE_FILE, name, COMPONENT_JID, DOMAIN);
+        (part("acl"), part("access_rules"), part("modules"))
     } else {
         (String::new(), String::new(), String::new())
     };

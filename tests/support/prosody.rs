@@ -16,13 +16,15 @@ use tempfile::TempDir;
 use super::ports::{free_port, loopback};
 use super::process::{self, require_binary};
 use super::server::{
-    fill_placeholders, random_secret, register_in_parallel, wait_for_listeners, ServerKind,
-    XmppServer, COMPONENT_JID, DEFAULT_USERS, DOMAIN, OTHER_DOMAIN, START_TIMEOUT,
+    fill_placeholders, random_secret, register_in_parallel, snippet_part, wait_for_listeners,
+    ServerKind, XmppServer, COMPONENT_JID, DEFAULT_USERS, DOMAIN, OTHER_DOMAIN, START_TIMEOUT,
 };
 
 /// The admin snippet, compiled in so the docs and the tests cannot drift.
 const SNIPPET: &str = include_str!("../../contrib/prosody/mixgate.cfg.lua");
 const SNIPPET_FILE: &str = "contrib/prosody/mixgate.cfg.lua";
+const PRIVILEGE: &str = include_str!("../../contrib/prosody/privilege.cfg.lua");
+const PRIVILEGE_FILE: &str = "contrib/prosody/privilege.cfg.lua";
 
 /// How long Prosody gets to shut down on SIGTERM before SIGKILL. It needs
 /// about 0.1 s.
@@ -157,13 +159,8 @@ fn render_config(
     // default plugin path. It is loaded on the user host, which hands out
     // the permission, and on the component, which receives it.
     let (privilege_host, privilege_component) = if *privilege {
-        (
-            format!(
-                "modules_enabled = {{ \"privilege\" }}\n\
-                 privileged_entities = {{ [\"{COMPONENT_JID}\"] = {{ presence = \"managed_entity\" }} }}"
-            ),
-            "modules_enabled = { \"privilege\" }".to_owned(),
-        )
+        let part = |name| snippet_part(PRIVILEGE, PRIVILEGE_FILE, name, COMPONENT_JID, DOMAIN);
+        (part("host"), part("component"))
     } else {
         (String::new(), String::new())
     };

@@ -194,6 +194,33 @@ pub(crate) fn fill_placeholders(
     text
 }
 
+/// The part of a contrib snippet between its `part: NAME` marker line and
+/// the next marker, with the README's example domains replaced by the
+/// harness's: the docs and the tests use one text.
+pub(crate) fn snippet_part(
+    snippet: &str,
+    file: &str,
+    part: &str,
+    component_jid: &str,
+    domain: &str,
+) -> String {
+    fn marker(line: &str) -> Option<&str> {
+        line.trim_start_matches(['-', '#', ' '])
+            .strip_prefix("part: ")
+            .map(str::trim)
+    }
+    let mut lines = snippet.lines().skip_while(|l| marker(l) != Some(part));
+    assert!(
+        lines.next().is_some(),
+        "{file} has no `part: {part}` marker; the harness builds its config from it"
+    );
+    let body: Vec<&str> = lines.take_while(|l| marker(l).is_none()).collect();
+    let mut text = body.join("\n");
+    text.push('\n');
+    text.replace("mix.example.org", component_jid)
+        .replace("example.org", domain)
+}
+
 /// Waits until every address accepts TCP connections, while `child` keeps
 /// running. On failure returns why, for the caller's panic message.
 pub(crate) fn wait_for_listeners(

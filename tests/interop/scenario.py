@@ -455,7 +455,7 @@ class Scenario:
         if not_granted:
             self.deviate(
                 self.channel_side, "XEP-0369 §7.1.2",
-                ("grants only the %s subscriptions of the messages, participants and info "
+                ("grants only the %s subscriptions when messages, participants and info are "
                  "requested (a partial join, which the XEP allows)" % " and ".join(
                     n.rsplit(":", 1)[1] for n in JOIN_NODES if n in granted))
                 if granted else "grants none of the subscriptions requested",
@@ -689,8 +689,11 @@ class Scenario:
         if reply.ok:
             await self.announce("bob")
         if invitation is None:
-            detail = "bob joined without an invitation" if reply.ok else "bob could not join either"
-            raise StepFailed("no invitation to join with (step 3 failed); %s: %s" % (detail, reply.describe()))
+            if reply.ok:
+                raise StepFailed("no invitation to join with (step 3 failed); bob joined without one, "
+                                 "which a private channel would refuse" + EVIDENCE + xml_text(reply.xml))
+            raise StepFailed("no invitation to join with (step 3 failed); bob's join without one: %s"
+                             % reply.describe())
         self.need(reply.ok, "bob's join with the invitation was refused: %s" % reply.describe())
         self.need(pid, "bob's join result has no participant id")
         self.need(nick == "bob", "bob's join result gives nick %r" % nick)
@@ -917,7 +920,7 @@ class Scenario:
             if not self.allowed_node:
                 self.deviate(self.channel_side, "XEP-0406 §2.2",
                              "anyone may join any channel: there is no way to make one private")
-            raise StepFailed("dave, who was never invited, joined: %s" % reply.describe())
+            raise StepFailed("dave, who was never invited, joined the channel" + EVIDENCE + xml_text(reply.xml))
         self.need(reply.kind == "error", "dave's join: %s" % reply.describe())
         self.need(reply.condition() == "forbidden",
                   "dave's join was refused with %s, not forbidden" % reply.describe())

@@ -15,6 +15,8 @@
 //! - [`reply`]: error replies built from the raw stanza, shared by the router
 //!   and the channel service.
 //! - [`datetime`]: XEP-0082 date-times.
+//! - `demo`: `mixgate demo`, a throwaway Prosody on loopback with demo
+//!   accounts and mixgate attached, for a first run (Unix only).
 //! - [`logging`]: the log filter, which keeps raw XML (and so invitation
 //!   tokens) out of the log unless `xml_trace` is on.
 //! - [`invite`]: XEP-0407 invitations: the stateless HMAC token codec, its key
@@ -34,6 +36,8 @@ pub mod admin;
 pub mod component;
 pub mod config;
 pub mod datetime;
+#[cfg(unix)]
+pub mod demo;
 pub mod invite;
 pub mod logging;
 pub mod mix;

@@ -15,7 +15,7 @@ use mixgate::config::Config;
 /// A MIX channel service (XEP-0369) with invitations (XEP-0407), run as an
 /// external component (XEP-0114) of your Prosody or ejabberd server.
 #[derive(Debug, Parser)]
-#[command(name = "mixgate", version, about, long_about = None, after_help = "Start with `mixgate check-config --config /etc/mixgate/config.toml`, then `mixgate run`. The README explains the server side.")]
+#[command(name = "mixgate", version, about, long_about = None, after_help = "New here? `mixgate demo` runs a throwaway Prosody with mixgate attached, on loopback. For a real server, start with `mixgate check-config --config /etc/mixgate/config.toml`, then `mixgate run`; the README explains the server side.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,6 +38,19 @@ enum Command {
     /// Make or revoke invitations, with or without `mixgate run` up.
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// Try mixgate in one command: a throwaway Prosody on loopback with
+    /// demo accounts, mixgate attached and a demo channel. Ctrl-C stops
+    /// both and removes everything.
+    Demo {
+        /// Never install Prosody, even as root on Debian; fail with the
+        /// install hint instead.
+        #[arg(long)]
+        no_install: bool,
+        /// The client port, so a client account configured once keeps
+        /// working; default: a free port.
+        #[arg(long)]
+        c2s_port: Option<u16>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +100,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => run(&config),
+        Command::Demo {
+            no_install,
+            c2s_port,
+        } => demo(no_install, c2s_port),
         Command::Invite(InviteCommand::Create {
             config,
             channel,
@@ -217,6 +234,80 @@ fn run(path: &std::path::Path) -> ExitCode {
             }
         }
     })
+}
+
+/// `mixgate demo`: logs at info on stderr (`RUST_LOG` overrides), the
+/// banner on stdout. The signal handlers are installed before the demo
+/// starts anything, so an early Ctrl-C still tears down what was started.
+#[cfg(unix)]
+fn demo(no_install: bool, c2s_port: Option<u16>) -> ExitCode {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = mixgate::logging::filter_directives("info", rust_log.as_deref(), false);
+    let filter = match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("mixgate: RUST_LOG is not a valid log filter: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Colour only on a terminal, so a piped transcript stays readable.
+    use std::io::IsTerminal as _;
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mixgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = mixgate::demo::DemoOptions {
+        no_install,
+        c2s_port,
+        program: std::env::args_os()
+            .next()
+            .map_or_else(|| "mixgate".into(), |a| a.to_string_lossy().into_owned()),
+    };
+    runtime.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut int, mut term) = match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(i), Ok(t)) => (i, t),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("mixgate: cannot listen for signals: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            stop.cancel();
+        });
+        match mixgate::demo::run(options, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn demo(_no_install: bool, _c2s_port: Option<u16>) -> ExitCode {
+    eprintln!("mixgate: `mixgate demo` needs a Unix system");
+    ExitCode::FAILURE
 }
 
 fn exit_code(ended: Result<Result<(), mixgate::RunError>, tokio::task::JoinError>) -> ExitCode {

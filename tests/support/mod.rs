@@ -48,6 +48,8 @@ pub(crate) mod process;
 pub(crate) mod prosody;
 pub(crate) mod server;
 pub(crate) mod stanza;
+// The invitation tests' runner and flow steps (tests/invites_*.rs).
+pub(crate) mod invite;
 
 // Short paths for tests; a test binary that needs none of them would
 // otherwise warn.

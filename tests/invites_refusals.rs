@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use support::c2s::C2s;
 use support::invite::{
-    alter_at, GateConfig, Inv, Invitation, Via, EPOCH_POLL, EXPIRED, NODE_ALLOWED, NOT_INVITED,
-    NOT_VALID,
+    alter_at, GateConfig, Inv, Invitation, Via, EPOCH_POLL, EXPIRED, NODE_ALLOWED, NODE_BANNED,
+    NOT_INVITED, NOT_VALID,
 };
 use support::{Ejabberd, Prosody, ServerKind, XmppServer};
 
@@ -143,6 +143,29 @@ fn wrong_altered_and_foreign_tokens<S: XmppServer>() {
 
     genuine_gets_in(&inv, &mut alice, &mut bob, &lounge, &invitation);
     genuine_gets_in(&inv, &mut alice, &mut bob, &annex, &for_annex);
+
+    // An invitation never overrides a ban: carol is invited, then banned.
+    let for_carol = inv.invite(&mut alice, &lounge, "carol@localhost");
+    inv.create_node(&mut alice, &lounge, NODE_BANNED);
+    inv.publish(&mut alice, &lounge, NODE_BANNED, "carol@localhost");
+    inv.join_refused(
+        &mut carol,
+        &lounge,
+        Some(&for_carol),
+        Via::Direct,
+        FORBIDDEN,
+        "banned after she was invited, with her genuine token",
+    );
+    if inv.kind() == ServerKind::Ejabberd {
+        inv.join_refused(
+            &mut carol,
+            &lounge,
+            None,
+            Via::Pam,
+            FORBIDDEN,
+            "banned after she was invited, through PAM (her pending invitation)",
+        );
+    }
 }
 
 fn expired_cli_token<S: XmppServer>() {
@@ -305,6 +328,40 @@ fn key_rotation<S: XmppServer>() {
         "with a token signed by k1, after k1 was removed from [invites.hmac] keys",
     );
     genuine_gets_in(&inv, &mut alice, &mut carol, &lounge, &k2_carol);
+}
+
+/// ejabberd's PAM invitees rely on the pending invitation: it is in the
+/// store, so it survives a restart of mixgate between invite and join.
+#[test]
+fn ejabberd_pending_invitation_survives_a_restart() {
+    let mut inv = Inv::<Ejabberd>::start(GateConfig::default());
+    let lounge = {
+        let mut alice = inv.login("alice");
+        let lounge = inv.create_private(&mut alice, "lounge");
+        inv.invite(&mut alice, &lounge, "bob@localhost");
+        lounge
+    };
+    inv.restart(GateConfig::default());
+    let mut alice = inv.login("alice");
+    let mut bob = inv.login("bob");
+    let mut carol = inv.login("carol");
+    inv.join_refused(
+        &mut carol,
+        &lounge,
+        None,
+        Via::Pam,
+        FORBIDDEN,
+        "uninvited, after the restart",
+    );
+    let id = inv.join(&mut bob, &lounge, "bob", None, Via::Pam);
+    let participants = inv.participant_ids(&mut alice, &lounge);
+    let allowed = inv.items(&mut alice, &lounge, NODE_ALLOWED);
+    if !participants.contains(&id) || !allowed.iter().any(|j| j == "bob@localhost") {
+        inv.fail(format_args!(
+            "bob's PAM join after the restart answered {id}, but participants are \
+             {participants:?} and the Allowed node {allowed:?}"
+        ));
+    }
 }
 
 #[test]

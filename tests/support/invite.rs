@@ -209,20 +209,7 @@ impl Gate {
     /// starts it again on the same store, log and key files. Returns the
     /// line count before the new run, for [`Gate::wait_for_log_after`].
     pub(crate) fn restart(&mut self, config: GateConfig) -> Result<usize, String> {
-        assert!(
-            process::signal(self.pid(), "TERM"),
-            "could not send SIGTERM to mixgate (pid {})",
-            self.pid()
-        );
-        let child = self.child.as_mut().expect("mixgate was started");
-        match process::wait_child(child, Duration::from_secs(10)) {
-            Some(status) if status.code() == Some(0) => {}
-            Some(status) => return Err(format!("mixgate exited with {status} after SIGTERM")),
-            None => return Err("mixgate still runs 10 s after SIGTERM".to_owned()),
-        }
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
-        }
+        self.stop()?;
         self.write_config(&config);
         let mark = format!(
             "[test] --- mixgate started again (run {}) with keys {:?} ---",
@@ -241,6 +228,27 @@ impl Gate {
         self.current = config;
         self.spawn();
         Ok(before)
+    }
+
+    /// Stops mixgate with SIGTERM and waits for it to exit and for its
+    /// output to be read to the end, so [`Gate::captured`] is complete.
+    pub(crate) fn stop(&mut self) -> Result<(), String> {
+        assert!(
+            process::signal(self.pid(), "TERM"),
+            "could not send SIGTERM to mixgate (pid {})",
+            self.pid()
+        );
+        let child = self.child.as_mut().expect("mixgate was started");
+        let status = process::wait_child(child, Duration::from_secs(10))
+            .ok_or("mixgate still runs 10 s after SIGTERM")?;
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        if status.code() == Some(0) {
+            Ok(())
+        } else {
+            Err(format!("mixgate exited with {status} after SIGTERM"))
+        }
     }
 
     fn write_config(&mut self, config: &GateConfig) {
@@ -778,15 +786,22 @@ impl<S: XmppServer> Inv<S> {
     #[track_caller]
     pub(crate) fn create_private(&self, owner: &mut C2s, name: &str) -> String {
         let channel = self.create(owner, name);
+        self.create_node(owner, &channel, NODE_ALLOWED);
+        channel
+    }
+
+    /// Creates a node of the channel (Allowed: the channel becomes private;
+    /// Banned: before the first ban).
+    #[track_caller]
+    pub(crate) fn create_node(&self, owner: &mut C2s, channel: &str, node: &str) {
         self.ok(
             owner,
-            "making the channel private",
+            &format!("creating node {node}"),
             client(&format!(
                 "<iq type='set' to='{channel}'><pubsub xmlns='{NS_PUBSUB}'>\
-                 <create node='{NODE_ALLOWED}'/></pubsub></iq>"
+                 <create node='{node}'/></pubsub></iq>"
             )),
         );
-        channel
     }
 
     /// Creates a public channel `name` as `owner`.

@@ -108,6 +108,81 @@ fn full_flow<S: XmppServer>(via: Via) {
     inv.read_invite_result(&alice, &lounge, "carol@localhost", &reply);
 }
 
+/// The lenient forms of PROTOCOL.md §4.6, sent directly: XEP-0407's own
+/// example puts the whole `<join>` in misc:0, and a client may leave the
+/// `<invitation>` unprefixed inside a core:1 join (so in core:1). No
+/// pending invitations are kept, so only the token can admit.
+fn lenient_join_forms<S: XmppServer>() {
+    use support::invite::{joined_id, NODE_MESSAGES, NODE_PARTICIPANTS, NS_MISC};
+    use support::stanza::{client, xml, NS_MIX_CORE};
+
+    let inv = Inv::<S>::start(GateConfig {
+        remember_invitees: Some(false),
+        ..GateConfig::default()
+    });
+    let mut alice = inv.login("alice");
+    let mut bob = inv.login("bob");
+    let mut carol = inv.login("carol");
+    let lounge = inv.create_private(&mut alice, "lounge");
+    let for_bob = inv.invite(&mut alice, &lounge, "bob@localhost");
+    let for_carol = inv.invite(&mut alice, &lounge, "carol@localhost");
+    let inner = |i: &Invitation| {
+        format!(
+            "<invitation><inviter>{}</inviter><invitee>{}</invitee><channel>{}</channel>\
+             <token>{}</token></invitation>",
+            i.inviter, i.invitee, i.channel, i.token
+        )
+    };
+    let forms = [
+        (
+            &mut bob,
+            "bob",
+            "the spec example's <join xmlns='urn:xmpp:mix:misc:0'>",
+            NS_MISC,
+            &for_bob,
+        ),
+        (
+            &mut carol,
+            "carol",
+            "an unprefixed <invitation> inside a core:1 <join>",
+            NS_MIX_CORE,
+            &for_carol,
+        ),
+    ];
+    for (who, nick, what, ns, invitation) in forms {
+        let request = client(&format!(
+            "<iq type='set' to='{lounge}'><join xmlns='{ns}'><subscribe node='{NODE_MESSAGES}'/>\
+             <subscribe node='{NODE_PARTICIPANTS}'/><nick>{nick}</nick>{}</join></iq>",
+            inner(invitation)
+        ));
+        let reply = inv.iq(who, request);
+        if let Err(why) = joined_id(&reply) {
+            inv.fail(format_args!(
+                "{nick} joining with {what}: {why}: {}",
+                xml(&reply)
+            ));
+        }
+    }
+    let allowed = inv.items(&mut alice, &lounge, NODE_ALLOWED);
+    for jid in ["bob@localhost", "carol@localhost"] {
+        if !allowed.iter().any(|a| a == jid) {
+            inv.fail(format_args!(
+                "{jid} is not on the Allowed node: {allowed:?}"
+            ));
+        }
+    }
+}
+
+#[test]
+fn prosody_lenient_join_forms_carry_the_invitation() {
+    lenient_join_forms::<Prosody>();
+}
+
+#[test]
+fn ejabberd_lenient_join_forms_carry_the_invitation() {
+    lenient_join_forms::<Ejabberd>();
+}
+
 #[test]
 fn prosody_invited_user_joins_directly_with_the_token() {
     full_flow::<Prosody>(Via::Direct);

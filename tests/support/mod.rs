@@ -41,6 +41,8 @@
 pub(crate) mod c2s;
 pub(crate) mod channels;
 pub(crate) mod ejabberd;
+// The invitation tests' runner and flow steps (tests/invites_*.rs).
+pub(crate) mod invite;
 pub(crate) mod mix;
 pub(crate) mod mixgate;
 pub(crate) mod ports;
@@ -48,8 +50,6 @@ pub(crate) mod process;
 pub(crate) mod prosody;
 pub(crate) mod server;
 pub(crate) mod stanza;
-// The invitation tests' runner and flow steps (tests/invites_*.rs).
-pub(crate) mod invite;
 
 // Short paths for tests; a test binary that needs none of them would
 // otherwise warn.

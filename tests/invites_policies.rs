@@ -394,7 +394,6 @@ fn ejabberd_bearer_token_admits_a_new_user_joining_directly() {
 }
 
 #[test]
-#[ignore = "mixgate bug: an empty <invitee/> beside a bearer token is a bad-request"]
 fn prosody_bearer_token_with_an_empty_invitee_admits() {
     bearer_with_empty_invitee::<Prosody>();
 }

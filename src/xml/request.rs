@@ -229,7 +229,9 @@ pub fn parse_join(mut elem: Element) -> Result<JoinRequest, RequestError> {
             if child_ns != MIX_MISC {
                 quirk = Some(InvitationQuirk::CoreNamespaced);
             }
-            invitations.push(renamespace(child, &child_ns, MIX_MISC));
+            invitations.push(without_bad_clear_text(renamespace(
+                child, &child_ns, MIX_MISC,
+            )));
         } else if child_ns == src {
             join.append_child(renamespace(child, &src, MIX_CORE));
         } else {
@@ -253,6 +255,27 @@ pub fn parse_join(mut elem: Element) -> Result<JoinRequest, RequestError> {
         version,
         quirk,
     })
+}
+
+/// Drops the clear-text `<inviter/>`, `<invitee/>` and `<channel/>` of an
+/// invitation when they are not bare JIDs (an empty `<invitee/>` from a
+/// bearer link, say). They are never trusted, only the token is (DESIGN.md
+/// §2), so a join must not fail over them.
+fn without_bad_clear_text(mut invitation: Element) -> Element {
+    let mut out = Element::bare(invitation.name(), invitation.ns());
+    *out.attrs_mut() = std::mem::take(invitation.attrs_mut());
+    for node in invitation.take_nodes() {
+        match node {
+            DomNode::Element(child) => {
+                let clear_text = matches!(child.name(), "inviter" | "invitee" | "channel");
+                if !clear_text || xmpp_parsers::jid::BareJid::new(child.text().trim()).is_ok() {
+                    out.append_child(child);
+                }
+            }
+            DomNode::Text(text) => out.append_text_node(text),
+        }
+    }
+    out
 }
 
 /// Rebuilds `elem` with every element in namespace `from` moved to `to`,

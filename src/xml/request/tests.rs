@@ -196,9 +196,11 @@ fn join_with_two_invitations_fails() {
 
 #[test]
 fn join_with_malformed_invitation_fails() {
+    // A bad clear-text JID is dropped (see the next test); two tokens are
+    // ambiguous and stay an error.
     let err = parse_join(elem(
         "<join xmlns='urn:xmpp:mix:core:1'>\
-         <invitation xmlns='urn:xmpp:mix:misc:0'><invitee>@@</invitee></invitation></join>",
+         <invitation xmlns='urn:xmpp:mix:misc:0'><token>a</token><token>b</token></invitation></join>",
     ))
     .unwrap_err();
     assert!(matches!(
@@ -354,4 +356,18 @@ fn versions() {
     assert_eq!(CoreVersion::from_namespace(MIX_MISC), None);
     assert_eq!(CoreVersion::V0.namespace(), MIX_CORE_0);
     assert_eq!(CoreVersion::default(), CoreVersion::V1);
+}
+
+#[test]
+fn bad_clear_text_around_a_token_is_dropped_not_fatal() {
+    let req = parse_join(
+        "<join xmlns='urn:xmpp:mix:core:1'><nick>bob</nick><invitation xmlns='urn:xmpp:mix:misc:0'>\
+<inviter>alice@localhost</inviter><invitee/><channel>not a jid@@</channel><token>v1.x.y</token></invitation></join>"
+            .parse()
+            .expect("xml"),
+    )
+    .expect("the token alone decides");
+    let inv = req.invitation.expect("invitation");
+    assert!(inv.invitee.is_none() && inv.channel.is_none());
+    assert_eq!(inv.token.as_ref().map(|t| t.as_str()), Some("v1.x.y"));
 }

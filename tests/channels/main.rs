@@ -44,5 +44,6 @@ mod admin;
 mod delivery;
 mod durability;
 mod errors;
+mod faults;
 mod join;
 mod messages;

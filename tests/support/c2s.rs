@@ -166,6 +166,12 @@ impl C2s {
             .unwrap_or_else(|err| panic!("{}: sending failed: {err}", self.jid));
     }
 
+    /// Sends XML text, returning the error instead of panicking: for
+    /// sending while a fault test takes the server away.
+    pub(crate) fn try_send_raw(&mut self, xml: &str) -> std::io::Result<()> {
+        self.socket.write_all(xml.as_bytes())
+    }
+
     /// Sends an element (build it in `jabber:client`).
     pub(crate) fn send(&mut self, element: Element) {
         self.send_raw(&stanza::xml(&element));

@@ -133,12 +133,20 @@ impl<S: XmppServer> Mix<S> {
     /// log users in before mixgate connects).
     #[track_caller]
     pub(crate) fn attach(server: S, config: ChannelConfig) -> Self {
+        Self::attach_with(server, config, MixgateOptions::default())
+    }
+
+    /// [`Mix::attach`] with more of mixgate's options (where its store
+    /// lives, `[component]` settings); the channel config is appended to
+    /// `options.extra_toml`.
+    #[track_caller]
+    pub(crate) fn attach_with(server: S, config: ChannelConfig, options: MixgateOptions) -> Self {
         let config_toml = config.toml();
         let mixgate = Mixgate::start_with(
             &server,
             MixgateOptions {
-                extra_toml: config_toml.clone(),
-                ..MixgateOptions::default()
+                extra_toml: format!("{}\n{config_toml}", options.extra_toml),
+                ..options
             },
         );
         let mix = Mix {
@@ -282,14 +290,26 @@ impl<S: XmppServer> Mix<S> {
     /// SERVERS.md §4), a PAM `<client-join>` to the user's own bare JID on
     /// ejabberd (§2c).
     pub(crate) fn join_reply(&self, who: &mut C2s, channel: &str, nick: Option<&str>) -> Element {
-        let request = match self.kind() {
-            ServerKind::Prosody => mix::join(channel, nick),
-            ServerKind::Ejabberd => {
-                let me = who.bare_jid().to_owned();
-                mix::client_join(&me, channel, nick)
-            }
-        };
+        let request = self.join_request(who, channel, nick);
         self.iq(who, request)
+    }
+
+    /// The join request [`Mix::join_reply`] sends, for a test that sends
+    /// it itself (several at once, without waiting).
+    pub(crate) fn join_request(&self, who: &C2s, channel: &str, nick: Option<&str>) -> Element {
+        match self.kind() {
+            ServerKind::Prosody => mix::join(channel, nick),
+            ServerKind::Ejabberd => mix::client_join(who.bare_jid(), channel, nick),
+        }
+    }
+
+    /// Reads a join result the way [`Mix::join`] does (direct on Prosody,
+    /// PAM on ejabberd), without failing.
+    pub(crate) fn read_join(&self, reply: &Element, channel: &str) -> Result<Joined, String> {
+        match self.kind() {
+            ServerKind::Prosody => mix::read_direct_join(reply),
+            ServerKind::Ejabberd => mix::read_pam_join(reply, channel),
+        }
     }
 
     /// Joins and checks the answer: a result with the participant id, the
@@ -308,11 +328,7 @@ impl<S: XmppServer> Mix<S> {
                 stanza::xml(&reply)
             ));
         }
-        let read = match self.kind() {
-            ServerKind::Prosody => mix::read_direct_join(&reply),
-            ServerKind::Ejabberd => mix::read_pam_join(&reply, channel),
-        };
-        let joined = match read {
+        let joined = match self.read_join(&reply, channel) {
             Ok(joined) => joined,
             Err(why) => self.fail(format_args!(
                 "{} joining {channel} ({how}): {why}; the answer was {}",

@@ -486,6 +486,11 @@ impl XmppServer for Ejabberd {
         self.spawn();
     }
 
+    fn server_pid(&self) -> Option<u32> {
+        self.beam_pid
+            .filter(|&pid| process::cmdline_contains(pid, &self.node))
+    }
+
     fn is_running(&mut self) -> bool {
         match self.child.as_mut() {
             Some(child) => matches!(child.try_wait(), Ok(None)),

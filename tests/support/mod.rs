@@ -41,6 +41,7 @@
 pub(crate) mod c2s;
 pub(crate) mod channels;
 pub(crate) mod ejabberd;
+pub(crate) mod faults;
 // The invitation tests' runner and flow steps (tests/invites_*.rs).
 pub(crate) mod invite;
 pub(crate) mod mix;

@@ -306,6 +306,11 @@ impl XmppServer for Prosody {
         self.spawn();
     }
 
+    fn server_pid(&self) -> Option<u32> {
+        // `prosody -F` is the Lua process itself (SERVERS.md §1).
+        self.child.as_ref().map(Child::id)
+    }
+
     fn is_running(&mut self) -> bool {
         match self.child.as_mut() {
             Some(child) => matches!(child.try_wait(), Ok(None)),

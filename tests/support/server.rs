@@ -123,6 +123,11 @@ pub(crate) trait XmppServer {
     /// Whether the server process is running.
     fn is_running(&mut self) -> bool;
 
+    /// The PID of the process that serves (Prosody's Lua process; on
+    /// ejabberd the Erlang VM, `beam.smp`, not the `ejabberdctl` wrapper),
+    /// for fault injection (SIGSTOP/SIGCONT). `None` while stopped.
+    fn server_pid(&self) -> Option<u32>;
+
     /// Whether the server's log shows that the component (after it last
     /// authenticated) ended its stream with `</stream:stream>` rather than
     /// just dropping the connection. Needs the default `debug` log level.

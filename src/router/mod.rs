@@ -51,6 +51,9 @@ struct Inner {
     store: Arc<dyn Store>,
     commits: CommitHandle,
     pipeline: mpsc::Sender<Pending>,
+    /// Held shared while a request is applied and its changes enqueued;
+    /// held exclusively while state is reloaded after a failed commit.
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Router {
@@ -64,7 +67,14 @@ impl Router {
     ) -> Self {
         let domain = mix.domain.clone();
         let mix = Arc::new(Mutex::new(mix));
-        let pipeline = pipeline::spawn(outbox, mix.clone(), store.clone());
+        let gate = Arc::new(tokio::sync::RwLock::new(()));
+        let pipeline = pipeline::spawn(
+            outbox,
+            mix.clone(),
+            store.clone(),
+            commits.clone(),
+            gate.clone(),
+        );
         let store = store.clone();
         Self {
             inner: Arc::new(Inner {
@@ -74,6 +84,7 @@ impl Router {
                 store,
                 commits,
                 pipeline,
+                gate,
             }),
         }
     }
@@ -97,10 +108,27 @@ impl Router {
     async fn finish(&self, request: &Element, result: Result<Outcome, Refusal>) {
         let pending = match result {
             Ok(out) => {
-                let commit = (!out.changes.is_empty()).then(|| {
-                    let commits = self.inner.commits.clone();
-                    tokio::spawn(async move { commits.commit(out.changes).await })
-                });
+                // Enqueued here, while the caller holds the gate: a reload
+                // after a failed commit waits behind it (see pipeline.rs).
+                let commit = if out.changes.is_empty() {
+                    None
+                } else {
+                    match self.inner.commits.enqueue(out.changes).await {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            let refusal = pipeline::store_refusal(&e);
+                            let replies = error_reply(request, &refusal).into_iter().collect();
+                            let p = Pending::Send {
+                                commit: None,
+                                replies,
+                                rendered: Vec::new(),
+                                request: None,
+                            };
+                            let _ = self.inner.pipeline.send(p).await;
+                            return;
+                        }
+                    }
+                };
                 Pending::Send {
                     commit,
                     replies: out.replies,
@@ -269,6 +297,8 @@ fn now_micros() -> i64 {
 
 impl Handler for Router {
     async fn handle(&self, element: Element, _outbox: &Outbox) {
+        // Shared: many requests at once; a state reload takes it exclusively.
+        let _gate = self.inner.gate.read().await;
         if element.ns() != NS_COMPONENT {
             return tracing::debug!(name = element.name(), "ignored a non-stanza element");
         }

@@ -9,7 +9,10 @@
 //! If a commit fails, the request gets `resource-constraint` or
 //! `internal-server-error`, its other stanzas are dropped (they describe a
 //! change that did not happen), and the in-memory state is reloaded from
-//! the store, so memory never runs ahead of what is durable.
+//! the store, so memory never runs ahead of what is durable. The reload
+//! takes the router's gate exclusively (no request is being applied), then
+//! waits behind every commit already queued, then loads: so every change
+//! that will be answered as done is in what it loads.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +25,7 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 use crate::component::Outbox;
 use crate::mix::{Service, State};
 use crate::reply::{error_reply, Refusal};
+use crate::store::commit::{CommitHandle, Committed};
 use crate::store::{ErrorClass, Store, StoreError};
 
 /// Requests waiting for their commit; bounded, so a slow disk slows intake.
@@ -32,7 +36,7 @@ const DEPTH: usize = 4096;
 pub(super) enum Pending {
     /// Send these once `commit` (if any) succeeds.
     Send {
-        commit: Option<JoinHandle<Result<(), StoreError>>>,
+        commit: Option<Committed>,
         replies: Vec<Element>,
         rendered: Vec<Bytes>,
         /// The request's header (no children), for an error reply.
@@ -67,6 +71,8 @@ pub(super) fn spawn(
     outbox: Outbox,
     mix: Arc<Mutex<Service>>,
     store: Arc<dyn Store>,
+    commits: CommitHandle,
+    gate: Arc<tokio::sync::RwLock<()>>,
 ) -> mpsc::Sender<Pending> {
     let (tx, mut rx) = mpsc::channel::<Pending>(DEPTH);
     tokio::spawn(async move {
@@ -90,9 +96,7 @@ pub(super) fn spawn(
                 } => {
                     let committed = match commit {
                         None => Ok(()),
-                        Some(c) => c.await.unwrap_or_else(|e| {
-                            Err(StoreError::Backend(format!("commit task: {e}")))
-                        }),
+                        Some(c) => c.await,
                     };
                     match committed {
                         Ok(()) => {
@@ -115,7 +119,14 @@ pub(super) fn spawn(
                             {
                                 let _ = outbox.send(reply).await;
                             }
-                            reload(&mix, &store).await;
+                            // In its own task: the reload waits for requests
+                            // that may be waiting for this pipeline.
+                            tokio::spawn(reload(
+                                mix.clone(),
+                                store.clone(),
+                                commits.clone(),
+                                gate.clone(),
+                            ));
                         }
                     }
                 }
@@ -126,7 +137,15 @@ pub(super) fn spawn(
 }
 
 /// Replaces the in-memory state with what the store holds.
-async fn reload(mix: &Arc<Mutex<Service>>, store: &Arc<dyn Store>) {
+async fn reload(
+    mix: Arc<Mutex<Service>>,
+    store: Arc<dyn Store>,
+    commits: CommitHandle,
+    gate: Arc<tokio::sync::RwLock<()>>,
+) {
+    let _exclusive = gate.write().await;
+    // A barrier: everything applied in memory so far was enqueued before it.
+    let _ = commits.commit(Vec::new()).await;
     let domain = match mix.lock() {
         Ok(m) => m.domain.clone(),
         Err(_) => return,

@@ -114,6 +114,24 @@ impl Committer {
     }
 }
 
+/// Resolves when an enqueued batch of changes is durable, or failed.
+#[derive(Debug)]
+pub struct Committed(oneshot::Receiver<Result<(), StoreError>>);
+
+impl std::future::Future for Committed {
+    type Output = Result<(), StoreError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        // A dropped sender means the thread died (a panicking store).
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(StoreError::Closed)))
+    }
+}
+
 /// Submits changes to the committer. Cheap to clone; one per task is fine.
 #[derive(Debug, Clone)]
 pub struct CommitHandle {
@@ -127,6 +145,15 @@ impl CommitHandle {
     /// An empty list waits for nothing but its turn: a barrier behind
     /// everything queued before it.
     pub async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.enqueue(changes).await?.await
+    }
+
+    /// Queues `changes` now (waiting only for room in the queue) and returns
+    /// a future that resolves when their transaction is done. Unlike
+    /// [`commit`](Self::commit), the place in the queue is taken before this
+    /// returns, so a caller can tell that everything it enqueued lies
+    /// before a later barrier.
+    pub async fn enqueue(&self, changes: Vec<Change>) -> Result<Committed, StoreError> {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(StoreError::Closed);
         }
@@ -135,8 +162,7 @@ impl CommitHandle {
             .send(Msg::Commit(Request { changes, done }))
             .await
             .map_err(|_| StoreError::Closed)?;
-        // A dropped sender means the thread died (a panicking store).
-        answer.await.map_err(|_| StoreError::Closed)?
+        Ok(Committed(answer))
     }
 
     /// Stops taking requests, commits everything queued so far and returns

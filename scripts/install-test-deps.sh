@@ -9,7 +9,7 @@
 # where systemd is PID 1 the services are stopped and disabled afterwards.
 set -eu
 
-PACKAGES="prosody ejabberd prosody-modules lua-unbound lua-dbi-sqlite3"
+PACKAGES="prosody ejabberd prosody-modules lua-unbound lua-dbi-sqlite3 e2fsprogs util-linux mount"
 POLICY=/usr/sbin/policy-rc.d
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
@@ -19,9 +19,13 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# mkfs.ext4, e2fsck, losetup and mount: the store-failure tests put the
+# store on a tmpfs and on an ext4 loop image.
 if command -v prosody >/dev/null 2>&1 && command -v ejabberdctl >/dev/null 2>&1 \
-    && dpkg -s prosody-modules >/dev/null 2>&1; then
-    say "prosody, ejabberd and prosody-modules are already installed; nothing to do"
+    && dpkg -s prosody-modules >/dev/null 2>&1 \
+    && command -v mkfs.ext4 >/dev/null 2>&1 && command -v e2fsck >/dev/null 2>&1 \
+    && command -v losetup >/dev/null 2>&1 && command -v mount >/dev/null 2>&1; then
+    say "prosody, ejabberd, prosody-modules and the file-system tools are already installed; nothing to do"
     exit 0
 fi
 

@@ -26,6 +26,8 @@
 //! - [`store`]: durable channel state and the message archive (SQLite by
 //!   default, in memory for tests), written through a group committer that
 //!   folds many requests into one fsync. Knows nothing of XML.
+//! - `fuzzing` (hidden): the fuzz targets' entry points and the in-process
+//!   router harness that `tests/bad_input.rs` drives. Not an API.
 //!
 //! The binary (`src/main.rs`) only parses the command line, installs the
 //! log subscriber and signal handlers, and calls [`run`].
@@ -38,6 +40,8 @@ pub mod config;
 pub mod datetime;
 #[cfg(unix)]
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod invite;
 pub mod logging;
 pub mod mix;

@@ -98,7 +98,7 @@ impl Router {
     }
 
     /// The service, locked. Never held across an await.
-    fn mix(&self) -> MutexGuard<'_, Service> {
+    pub(crate) fn mix(&self) -> MutexGuard<'_, Service> {
         // A panic while holding the lock would be a bug; the state is still
         // the best we have, so keep serving rather than poison every request.
         self.inner.mix.lock().unwrap_or_else(|p| p.into_inner())

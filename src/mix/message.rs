@@ -47,6 +47,13 @@ impl Service {
                 "send messages to a channel with type='groupchat'",
             ));
         }
+        // Only a participant's resource is worth remembering: learning from
+        // refused senders would let strangers grow memory. Learn before the
+        // copies are made, so the sending resource gets its echo.
+        let is_participant = self.channel(channel)?.participants.contains_key(&who);
+        if !is_participant {
+            return Err(join_first());
+        }
         let learned = self.state.learn(req.from);
         // Borrow the channel and the learned resources separately.
         let ch = self

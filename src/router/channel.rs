@@ -46,6 +46,11 @@ pub(super) async fn iq(
             router.mix().leave(req, name, leave.version)
         }
         ("setnick", false) if core => {
+            // An empty <nick/> asks the channel to pick one (§7.1.4); no
+            // <nick/> at all is a malformed request.
+            if !payload.children().any(|c| c.name() == "nick") {
+                return Err(Refusal::bad_request("<setnick/> needs a <nick/>"));
+            }
             let set = parse_core::<SetNick>(payload).map_err(bad)?;
             router.mix().setnick(req, name, set.payload, set.version)
         }
@@ -66,6 +71,12 @@ pub(super) async fn iq(
         ("query", true) if ns == ns::DISCO_ITEMS => {
             router.mix().channel_disco_items(req, name, &payload)
         }
+        // A request we know, in the wrong iq type, is malformed rather
+        // than unknown.
+        ("join" | "leave" | "setnick" | "update-subscription", true) if core => {
+            Err(wrong_type("set"))
+        }
+        ("query", false) if ns == ns::DISCO_INFO || ns == ns::DISCO_ITEMS => Err(wrong_type("get")),
         _ => Err(Refusal::service_unavailable()),
     };
     outcome.map(Answer::from)
@@ -94,6 +105,7 @@ fn mam(
                 }
             })))
         }
+        ("metadata", false) => Err(wrong_type("get")),
         ("metadata", true) => {
             let plan = router.mix().mam_metadata(req, name)?;
             Ok(Answer::Later(tokio::spawn(async move {
@@ -217,4 +229,9 @@ async fn pending_from_store(
             false
         }
     }
+}
+
+/// `bad-request` for a known request in the wrong iq type.
+pub(super) fn wrong_type(want: &str) -> Refusal {
+    Refusal::bad_request(format!("send this request as an iq of type '{want}'"))
 }

@@ -165,6 +165,11 @@ impl Router {
     }
 
     async fn iq(&self, el: &Element) {
+        // RFC 6120 §8.2.3: a get or set carries exactly one payload.
+        if matches!(el.attr("type"), Some("get" | "set")) && el.children().count() != 1 {
+            let why = "an iq get or set carries exactly one payload element";
+            return self.finish(el, Err(Refusal::bad_request(why))).await;
+        }
         let iq = match Iq::try_from(el.clone()) {
             Ok(iq) => iq,
             Err(e) => {

@@ -21,6 +21,10 @@ pub(super) fn iq(
     is_get: bool,
     payload: Element,
 ) -> Result<Outcome, Refusal> {
+    let core = payload.ns() == MIX_CORE || payload.ns() == MIX_CORE_0;
+    if is_get && core && matches!(payload.name(), "create" | "destroy") {
+        return Err(super::channel::wrong_type("set"));
+    }
     if is_get {
         let result = if payload.is("query", ns::DISCO_ITEMS) {
             Some(router.mix().service_disco_items(&req.sender()).into())
@@ -29,7 +33,6 @@ pub(super) fn iq(
         };
         return Ok(result_outcome(req, result));
     }
-    let core = payload.ns() == MIX_CORE || payload.ns() == MIX_CORE_0;
     match payload.name() {
         "create" if core => {
             let create =
@@ -43,6 +46,15 @@ pub(super) fn iq(
                 parse_core::<Destroy>(payload).map_err(|e| Refusal::bad_request(e.to_string()))?;
             router.mix().destroy(req, destroy.payload)
         }
+        // Known payloads in the wrong iq type are malformed, not unknown.
+        "query"
+            if payload.ns() == ns::DISCO_INFO
+                || payload.ns() == ns::DISCO_ITEMS
+                || payload.ns() == ns::VERSION =>
+        {
+            Err(super::channel::wrong_type("get"))
+        }
+        "ping" if payload.ns() == ns::PING => Err(super::channel::wrong_type("get")),
         _ => Err(Refusal::service_unavailable()),
     }
 }

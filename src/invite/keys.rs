@@ -110,10 +110,47 @@ pub enum KeyError {
     },
 }
 
+/// A key's id, as a verified token names its key: the admin's string,
+/// shared with the ring, so handing it out costs no allocation. Compares
+/// with and dereferences to `str`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(Arc<str>);
+
+impl std::ops::Deref for KeyId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for KeyId {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for KeyId {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
 /// One key of the ring: its id, its fingerprint and its pre-keyed HMAC.
 #[derive(Clone)]
 pub(crate) struct Key {
-    id: String,
+    id: KeyId,
     fingerprint: [u8; FINGERPRINT_LEN],
     mac: HmacSha256,
     inviters: InviterHashes,
@@ -123,6 +160,11 @@ impl Key {
     /// The admin's name for this key.
     pub(crate) fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The same, shared.
+    pub(crate) fn key_id(&self) -> KeyId {
+        self.id.clone()
     }
 
     /// The key id as carried in a token.
@@ -224,18 +266,18 @@ impl KeyRing {
         }
         let fp = fingerprint(&id);
         for other in earlier {
-            if other.id == id {
+            if *other.id == *id {
                 return Err(KeyError::DuplicateId { id });
             }
             if other.fingerprint == fp {
                 return Err(KeyError::FingerprintClash {
-                    first: other.id.clone(),
+                    first: other.id.to_string(),
                     second: id,
                 });
             }
         }
         Ok(Key {
-            id,
+            id: KeyId(id.into()),
             fingerprint: fp,
             mac: hmac_sha256(secret),
             inviters: InviterHashes::default(),
@@ -266,7 +308,7 @@ impl KeyRing {
 
     /// The key with this id, if it is still configured.
     pub(crate) fn by_id(&self, id: &str) -> Option<&Key> {
-        self.iter().find(|k| k.id == id)
+        self.iter().find(|k| *k.id == *id)
     }
 
     /// Every key, oldest first, signing key last.

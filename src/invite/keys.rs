@@ -13,8 +13,16 @@
 //!   state is as sensitive as the key and is never printed either.
 //! - Key material never appears in `Debug`, `Display` or logs. Only the key
 //!   ids, which are names chosen by the admin, are shown.
+//! - Each key remembers the inviter hashes it computed lately (at most
+//!   [`INVITER_CACHE`] of them), so an inviter who issues again costs one
+//!   HMAC per token instead of two (issue 6, goal 7). The hash is a pure
+//!   function of the key and the inviter's bare JID, so a remembered value is
+//!   exactly the one HMAC would give; it is not key material (every token
+//!   carries it), and it is forgotten with the key.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -28,6 +36,17 @@ pub const MIN_KEY_LEN: usize = 32;
 
 /// The length of a key fingerprint, the key id as carried in a token.
 pub const FINGERPRINT_LEN: usize = 4;
+
+/// How many inviter hashes one key remembers; when full, it forgets them all
+/// and starts again (a bound on memory, not an eviction policy: issuing is
+/// rate-limited per inviter, so the set of recent inviters is small).
+pub(crate) const INVITER_CACHE: usize = 1024;
+
+/// The length of the inviter hash a token carries.
+pub(crate) const INVITER_HASH_LEN: usize = 8;
+
+/// Inviter hashes by inviter bare JID, shared by the clones of one key.
+type InviterHashes = Arc<Mutex<HashMap<Box<str>, [u8; INVITER_HASH_LEN]>>>;
 
 /// Domain-separation label for key fingerprints.
 const FINGERPRINT_LABEL: &[u8] = b"mixgate/invite/key-id/v1\0";
@@ -91,18 +110,61 @@ pub enum KeyError {
     },
 }
 
+/// A key's id, as a verified token names its key: the admin's string,
+/// shared with the ring, so handing it out costs no allocation. Compares
+/// with and dereferences to `str`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(Arc<str>);
+
+impl std::ops::Deref for KeyId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for KeyId {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for KeyId {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
 /// One key of the ring: its id, its fingerprint and its pre-keyed HMAC.
 #[derive(Clone)]
 pub(crate) struct Key {
-    id: String,
+    id: KeyId,
     fingerprint: [u8; FINGERPRINT_LEN],
     mac: HmacSha256,
+    inviters: InviterHashes,
 }
 
 impl Key {
     /// The admin's name for this key.
     pub(crate) fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The same, shared.
+    pub(crate) fn key_id(&self) -> KeyId {
+        self.id.clone()
     }
 
     /// The key id as carried in a token.
@@ -113,6 +175,28 @@ impl Key {
     /// A fresh copy of the pre-keyed HMAC state, ready for `update`.
     pub(crate) fn mac(&self) -> HmacSha256 {
         self.mac.clone()
+    }
+
+    /// The inviter hash of `inviter` under this key: remembered if this key
+    /// computed it lately, else `compute()`d and remembered.
+    pub(crate) fn inviter_hash(
+        &self,
+        inviter: &str,
+        compute: impl FnOnce() -> [u8; INVITER_HASH_LEN],
+    ) -> [u8; INVITER_HASH_LEN] {
+        // A panic while holding the lock leaves the map valid (every value
+        // in it is correct), so a poisoned lock is still used. The lock is
+        // held while computing: issuing is rare, and one lock is cheaper.
+        let mut map = self.inviters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(hash) = map.get(inviter) {
+            return *hash;
+        }
+        let hash = compute();
+        if map.len() >= INVITER_CACHE {
+            map.clear();
+        }
+        map.insert(inviter.into(), hash);
+        hash
     }
 }
 
@@ -182,20 +266,21 @@ impl KeyRing {
         }
         let fp = fingerprint(&id);
         for other in earlier {
-            if other.id == id {
+            if *other.id == *id {
                 return Err(KeyError::DuplicateId { id });
             }
             if other.fingerprint == fp {
                 return Err(KeyError::FingerprintClash {
-                    first: other.id.clone(),
+                    first: other.id.to_string(),
                     second: id,
                 });
             }
         }
         Ok(Key {
-            id,
+            id: KeyId(id.into()),
             fingerprint: fp,
             mac: hmac_sha256(secret),
+            inviters: InviterHashes::default(),
         })
     }
 
@@ -223,7 +308,7 @@ impl KeyRing {
 
     /// The key with this id, if it is still configured.
     pub(crate) fn by_id(&self, id: &str) -> Option<&Key> {
-        self.iter().find(|k| k.id == id)
+        self.iter().find(|k| *k.id == *id)
     }
 
     /// Every key, oldest first, signing key last.

@@ -54,7 +54,7 @@ use hmac::Mac;
 use rand::RngCore;
 use xmpp_parsers::jid::BareJid;
 
-use super::keys::{HmacSha256, Key, KeyRing, FINGERPRINT_LEN};
+use super::keys::{HmacSha256, Key, KeyId, KeyRing, FINGERPRINT_LEN, INVITER_HASH_LEN};
 
 /// The only payload version this module reads and writes.
 pub const VERSION: u8 = 1;
@@ -73,7 +73,6 @@ pub const TOKEN_LEN: usize = PREFIX.len() + b64_len(PAYLOAD_LEN) + 1 + b64_len(M
 const _: () = assert!(TOKEN_LEN <= MAX_TOKEN_LEN);
 const _: () = assert!(MAC_LEN >= 16, "DESIGN.md §2: a MAC of at least 16 bytes");
 
-const INVITER_HASH_LEN: usize = 8;
 const NONCE_LEN: usize = 12;
 const FLAG_BEARER: u8 = 0x01;
 const MAC_LABEL: &[u8] = b"mixgate/invite/token/v1";
@@ -165,16 +164,17 @@ struct Payload {
 }
 
 impl Payload {
-    fn to_bytes(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(PAYLOAD_LEN);
-        out.push(VERSION);
-        out.extend_from_slice(&self.key);
-        out.extend_from_slice(&self.expires.to_be_bytes());
-        out.extend_from_slice(&self.epoch.to_be_bytes());
-        out.push(if self.bearer { FLAG_BEARER } else { 0 });
-        out.extend_from_slice(&self.inviter_hash);
-        out.extend_from_slice(&self.nonce);
-        debug_assert_eq!(out.len(), PAYLOAD_LEN);
+    fn to_bytes(self) -> [u8; PAYLOAD_LEN] {
+        let mut out = [0u8; PAYLOAD_LEN];
+        let mut w = Writer(&mut out);
+        w.put(&[VERSION]);
+        w.put(&self.key);
+        w.put(&self.expires.to_be_bytes());
+        w.put(&self.epoch.to_be_bytes());
+        w.put(&[if self.bearer { FLAG_BEARER } else { 0 }]);
+        w.put(&self.inviter_hash);
+        w.put(&self.nonce);
+        debug_assert!(w.0.is_empty());
         out
     }
 
@@ -204,6 +204,18 @@ impl Payload {
             inviter_hash,
             nonce,
         })
+    }
+}
+
+/// A cursor that fills a fixed buffer in order; the layout's sizes add up
+/// to [`PAYLOAD_LEN`] exactly (checked by the tests' round trips).
+struct Writer<'a>(&'a mut [u8]);
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let (head, rest) = std::mem::take(&mut self.0).split_at_mut(bytes.len());
+        head.copy_from_slice(bytes);
+        self.0 = rest;
     }
 }
 
@@ -273,6 +285,9 @@ impl fmt::Debug for DecodedToken {
 /// base64url, part sizes, version and flags. Never panics; every malformed
 /// input becomes a [`TokenError`].
 pub fn decode(token: &str) -> Result<DecodedToken, TokenError> {
+    if let Some(decoded) = decode_exact(token) {
+        return Ok(decoded);
+    }
     if token.len() > MAX_TOKEN_LEN {
         return Err(Malformed::TooLong.into());
     }
@@ -287,6 +302,26 @@ pub fn decode(token: &str) -> Result<DecodedToken, TokenError> {
     let mac = decode_part::<MAC_LEN>(mac)?;
     let payload = Payload::parse(&raw)?;
     Ok(DecodedToken { raw, payload, mac })
+}
+
+/// The fast path of [`decode`]: every well-formed v1 token is exactly
+/// [`TOKEN_LEN`] long with its dots at fixed places, so its parts are taken
+/// from there without splitting. It accepts exactly what the general path
+/// accepts with the same result (a part that decodes as base64url holds no
+/// `.`, so the token has just these two dots), and refuses everything else
+/// with `None`, leaving the general path to say why.
+fn decode_exact(token: &str) -> Option<DecodedToken> {
+    const MAC_AT: usize = TOKEN_LEN - b64_len(MAC_LEN);
+    if token.len() != TOKEN_LEN
+        || !token.starts_with(PREFIX)
+        || token.as_bytes().get(MAC_AT - 1) != Some(&b'.')
+    {
+        return None;
+    }
+    let raw = decode_part::<PAYLOAD_LEN>(token.get(PREFIX.len()..MAC_AT - 1)?).ok()?;
+    let mac = decode_part::<MAC_LEN>(token.get(MAC_AT..)?).ok()?;
+    let payload = Payload::parse(&raw).ok()?;
+    Some(DecodedToken { raw, payload, mac })
 }
 
 /// `v1` is ours; `v` + other digits is a version we do not read; anything
@@ -321,25 +356,54 @@ fn decode_part<const N: usize>(part: &str) -> Result<[u8; N], TokenError> {
         .ok_or_else(|| Malformed::Length.into())
 }
 
-fn encode_parts(payload: &[u8], mac: &[u8]) -> String {
-    let mut out = String::with_capacity(TOKEN_LEN);
-    out.push_str(PREFIX);
-    URL_SAFE_NO_PAD.encode_string(payload, &mut out);
-    out.push('.');
-    URL_SAFE_NO_PAD.encode_string(mac, &mut out);
-    out
+fn encode_parts(payload: &[u8; PAYLOAD_LEN], mac: &[u8; MAC_LEN]) -> String {
+    // Encoded on the stack, then one allocation of exactly the token.
+    let mut out = [0u8; TOKEN_LEN];
+    let (prefix, rest) = out.split_at_mut(PREFIX.len());
+    prefix.copy_from_slice(PREFIX.as_bytes());
+    let (p, rest) = rest.split_at_mut(b64_len(PAYLOAD_LEN));
+    let (dot, m) = rest.split_at_mut(1);
+    dot[0] = b'.';
+    // Both slices are exactly the encoded length, so neither call can fail.
+    let p_len = URL_SAFE_NO_PAD.encode_slice(payload, p).unwrap_or(0);
+    let m_len = URL_SAFE_NO_PAD.encode_slice(mac, m).unwrap_or(0);
+    debug_assert_eq!((p_len, m_len), (p.len(), m.len()));
+    String::from(std::str::from_utf8(&out).expect("the prefix and base64 are ASCII"))
 }
+
+/// MAC inputs up to this size are assembled on the stack and fed to the
+/// HMAC in one `update`; longer ones (JIDs near their 3071-byte ceiling)
+/// are fed in several, which gives the same MAC.
+const INPUT_BUF: usize = 256;
 
 /// Feeds `lp(part)` for each part into a copy of the key's pre-keyed HMAC.
 fn keyed_mac(key: &Key, parts: &[&[u8]]) -> HmacSha256 {
     let mut mac = key.mac();
+    // One contiguous update instead of two per part: each `update` call has
+    // a fixed cost comparable to hashing a few dozen bytes.
+    let mut buf = [0u8; INPUT_BUF];
+    let mut used = 0;
     for part in parts {
         // JIDs are at most 3071 bytes (RFC 7622 §3.1), labels and payload are
         // constants: the saturation never happens.
-        let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
-        mac.update(&len.to_be_bytes());
-        mac.update(part);
+        let len = u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes();
+        let end = used + len.len() + part.len();
+        match buf.get_mut(used..end) {
+            Some(room) => {
+                let (l, p) = room.split_at_mut(len.len());
+                l.copy_from_slice(&len);
+                p.copy_from_slice(part);
+                used = end;
+            }
+            None => {
+                mac.update(&buf[..used]);
+                used = 0;
+                mac.update(&len);
+                mac.update(part);
+            }
+        }
     }
+    mac.update(&buf[..used]);
     mac
 }
 
@@ -360,6 +424,17 @@ fn token_mac(
 
 fn inviter_mac(key: &Key, inviter: &BareJid) -> HmacSha256 {
     keyed_mac(key, &[INVITER_LABEL, inviter.as_str().as_bytes()])
+}
+
+/// The payload's inviter hash: the first [`INVITER_HASH_LEN`] bytes of
+/// [`inviter_mac`], remembered by the key for inviters who issue again.
+fn inviter_hash(key: &Key, inviter: &BareJid) -> [u8; INVITER_HASH_LEN] {
+    key.inviter_hash(inviter.as_str(), || {
+        let full = inviter_mac(key, inviter).finalize().into_bytes();
+        let mut hash = [0u8; INVITER_HASH_LEN];
+        hash.copy_from_slice(&full[..INVITER_HASH_LEN]);
+        hash
+    })
 }
 
 /// What an invitation is for.
@@ -394,7 +469,7 @@ pub struct VerifiedToken {
     /// [`KeyRing::inviter_matches`].
     pub inviter_hash: [u8; INVITER_HASH_LEN],
     /// The id of the key that signed it.
-    pub key_id: String,
+    pub key_id: KeyId,
     /// The token's random nonce: unique per issued token, so a future use
     /// limit can count uses by it without storing the token.
     pub nonce: [u8; NONCE_LEN],
@@ -410,22 +485,21 @@ impl KeyRing {
         let key = self.signer();
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
-        let mut inviter_hash = [0u8; INVITER_HASH_LEN];
-        let full = inviter_mac(key, p.inviter).finalize().into_bytes();
-        inviter_hash.copy_from_slice(&full[..INVITER_HASH_LEN]);
         let payload = Payload {
             key: key.fingerprint(),
             expires: p.expires,
             epoch: p.epoch,
             bearer: p.invitee.is_none(),
-            inviter_hash,
+            inviter_hash: inviter_hash(key, p.inviter),
             nonce,
         }
         .to_bytes();
         let tag = token_mac(key, p.channel, p.invitee, &payload)
             .finalize()
             .into_bytes();
-        encode_parts(&payload, &tag[..MAC_LEN])
+        let mut mac = [0u8; MAC_LEN];
+        mac.copy_from_slice(&tag[..MAC_LEN]);
+        encode_parts(&payload, &mac)
     }
 
     /// Checks a token presented for `channel` by `joining` (a bare JID) at
@@ -459,7 +533,7 @@ impl KeyRing {
             expires: p.expires,
             bearer: p.bearer,
             inviter_hash: p.inviter_hash,
-            key_id: key.id().to_owned(),
+            key_id: key.key_id(),
             nonce: p.nonce,
             _verified: (),
         })

@@ -105,13 +105,12 @@ impl Service {
         };
         ch.last_seq = seq;
 
-        let template = Template::new(&reflected);
-        let mut rendered = Vec::new();
-        for jid in ch.subscribers(&Node::Messages) {
-            for full in self.state.resources.get(jid).into_iter().flatten() {
-                rendered.push(template.addressed(&full.to_string()));
-            }
-        }
+        let recipients: Vec<&str> = ch
+            .subscribers(&Node::Messages)
+            .flat_map(|jid| self.state.resources.get(jid).into_iter().flatten())
+            .map(|full| full.as_str())
+            .collect();
+        let rendered = Template::new(&reflected).addressed_all(&recipients);
         let mut changes = vec![Change::Archive(record)];
         if learned {
             changes.push(Change::PutResource(Resource {

@@ -41,6 +41,15 @@
 //! expiry → epoch. Nothing the payload says is trusted before the MAC has
 //! passed.
 //!
+//! # Cost
+//!
+//! A verify is one HMAC over the MAC input above; an issue is that HMAC plus
+//! the inviter hash, a second HMAC, which each key remembers for the last
+//! inviters it served ([`super::keys`]), so an inviter who issues again pays
+//! for one HMAC only. The MAC input is fed to the pre-keyed state in one
+//! `update`, and tokens are encoded on the stack. `benches/token.rs`
+//! measures both against a bare HMAC over the same bytes (BENCHMARKS.md).
+//!
 //! # Never log tokens
 //!
 //! A token is a bearer credential. No error's `Display` or `Debug` here holds

@@ -13,15 +13,16 @@
 //!   state is as sensitive as the key and is never printed either.
 //! - Key material never appears in `Debug`, `Display` or logs. Only the key
 //!   ids, which are names chosen by the admin, are shown.
-//! - Each key remembers the inviter hashes it computed lately (at most
-//!   [`INVITER_CACHE`] of them), so an inviter who issues again costs one
-//!   HMAC per token instead of two (issue 6, goal 7). The hash is a pure
+//! - Each key remembers the inviter hashes it computed lately (in
+//!   [`INVITER_CACHE`] slots, one inviter each), so an inviter who issues
+//!   again costs one HMAC per token instead of two (issue 6, goal 7). The hash is a pure
 //!   function of the key and the inviter's bare JID, so a remembered value is
 //!   exactly the one HMAC would give; it is not key material (every token
 //!   carries it), and it is forgotten with the key.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hmac::{Hmac, Mac};
@@ -37,16 +38,57 @@ pub const MIN_KEY_LEN: usize = 32;
 /// The length of a key fingerprint, the key id as carried in a token.
 pub const FINGERPRINT_LEN: usize = 4;
 
-/// How many inviter hashes one key remembers; when full, it forgets them all
-/// and starts again (a bound on memory, not an eviction policy: issuing is
-/// rate-limited per inviter, so the set of recent inviters is small).
-pub(crate) const INVITER_CACHE: usize = 1024;
+/// How many inviters one key remembers: a direct-mapped table, each
+/// inviter in the slot its JID hashes to, replacing whoever was there.
+/// Issuing is rate-limited per inviter, so the set of recent inviters is
+/// small; a miss only costs the HMAC it would have cost anyway.
+pub(crate) const INVITER_CACHE: usize = 256;
+
+/// The longest inviter JID remembered, in bytes; longer ones are hashed on
+/// every issue. Slots hold the JID inline, so remembering allocates nothing.
+const INVITER_CACHE_JID: usize = 64;
 
 /// The length of the inviter hash a token carries.
 pub(crate) const INVITER_HASH_LEN: usize = 8;
 
-/// Inviter hashes by inviter bare JID, shared by the clones of one key.
-type InviterHashes = Arc<Mutex<HashMap<Box<str>, [u8; INVITER_HASH_LEN]>>>;
+/// One remembered inviter: its bare JID (`len` bytes of `jid`; 0 for an
+/// empty slot, as no JID is empty) and its hash.
+#[derive(Clone, Copy)]
+struct InviterSlot {
+    len: u8,
+    jid: [u8; INVITER_CACHE_JID],
+    hash: [u8; INVITER_HASH_LEN],
+}
+
+const _: () = assert!(INVITER_CACHE_JID <= u8::MAX as usize);
+
+impl InviterSlot {
+    const EMPTY: Self = Self {
+        len: 0,
+        jid: [0; INVITER_CACHE_JID],
+        hash: [0; INVITER_HASH_LEN],
+    };
+
+    fn holds(&self, inviter: &[u8]) -> bool {
+        self.len != 0 && self.jid.get(..usize::from(self.len)) == Some(inviter)
+    }
+}
+
+/// The remembered inviters of one key, shared by its clones.
+struct InviterTable {
+    /// Seeded per key, so nobody can pick JIDs that share a slot on purpose.
+    seed: RandomState,
+    slots: Box<[InviterSlot]>,
+}
+
+type InviterHashes = Arc<Mutex<InviterTable>>;
+
+fn inviter_table() -> InviterHashes {
+    Arc::new(Mutex::new(InviterTable {
+        seed: RandomState::new(),
+        slots: vec![InviterSlot::EMPTY; INVITER_CACHE].into_boxed_slice(),
+    }))
+}
 
 /// Domain-separation label for key fingerprints.
 const FINGERPRINT_LABEL: &[u8] = b"mixgate/invite/key-id/v1\0";
@@ -184,18 +226,29 @@ impl Key {
         inviter: &str,
         compute: impl FnOnce() -> [u8; INVITER_HASH_LEN],
     ) -> [u8; INVITER_HASH_LEN] {
-        // A panic while holding the lock leaves the map valid (every value
-        // in it is correct), so a poisoned lock is still used. The lock is
-        // held while computing: issuing is rare, and one lock is cheaper.
-        let mut map = self.inviters.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(hash) = map.get(inviter) {
-            return *hash;
+        let jid = inviter.as_bytes();
+        if jid.is_empty() || jid.len() > INVITER_CACHE_JID {
+            return compute();
+        }
+        // A panic while holding the lock leaves the table valid (a slot is
+        // written whole), so a poisoned lock is still used. The lock is held
+        // while computing: issuing is rare, and one lock is cheaper.
+        let mut table = self.inviters.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = (table.seed.hash_one(jid) % INVITER_CACHE as u64) as usize;
+        let Some(slot) = table.slots.get_mut(index) else {
+            return compute();
+        };
+        if slot.holds(jid) {
+            return slot.hash;
         }
         let hash = compute();
-        if map.len() >= INVITER_CACHE {
-            map.clear();
-        }
-        map.insert(inviter.into(), hash);
+        let mut fresh = InviterSlot {
+            len: u8::try_from(jid.len()).unwrap_or(0),
+            hash,
+            ..InviterSlot::EMPTY
+        };
+        fresh.jid[..jid.len()].copy_from_slice(jid);
+        *slot = fresh;
         hash
     }
 }
@@ -280,7 +333,7 @@ impl KeyRing {
             id: KeyId(id.into()),
             fingerprint: fp,
             mac: hmac_sha256(secret),
-            inviters: InviterHashes::default(),
+            inviters: inviter_table(),
         })
     }
 
@@ -377,6 +430,58 @@ mod tests {
         let err = KeyRing::new(vec![("k".into(), b"short-secret".to_vec())]).unwrap_err();
         assert!(!err.to_string().contains("short-secret"), "{err}");
         assert!(!format!("{err:?}").contains("short-secret"));
+    }
+
+    #[test]
+    fn remembered_inviter_hashes_are_the_computed_ones() {
+        let ring = KeyRing::new(vec![("k".into(), key(1))]).unwrap();
+        let k = ring.signer();
+        let mut calls = 0;
+        let mut hash = |jid: &str, value: u8| {
+            k.inviter_hash(jid, || {
+                calls += 1;
+                [value; INVITER_HASH_LEN]
+            })
+        };
+        assert_eq!(hash("alice@example.org", 1), [1; INVITER_HASH_LEN]);
+        assert_eq!(
+            hash("alice@example.org", 2),
+            [1; INVITER_HASH_LEN],
+            "remembered"
+        );
+        let long = format!("{}@example.org", "a".repeat(INVITER_CACHE_JID));
+        assert_eq!(hash(&long, 3), [3; INVITER_HASH_LEN]);
+        assert_eq!(
+            hash(&long, 4),
+            [4; INVITER_HASH_LEN],
+            "too long to remember"
+        );
+        // Many inviters share few slots: each gets its own value or a fresh
+        // computation, never another's.
+        for round in 0..2u8 {
+            for i in 0..(4 * INVITER_CACHE) {
+                let own = (i % 200) as u8 + 10;
+                let got = hash(&format!("user{i}@example.org"), own + round);
+                assert!(got == [own; INVITER_HASH_LEN] || got == [own + round; INVITER_HASH_LEN]);
+            }
+        }
+        assert!(calls > 4 * INVITER_CACHE);
+    }
+
+    #[test]
+    fn clones_share_remembered_inviter_hashes() {
+        let ring = KeyRing::new(vec![("k".into(), key(1))]).unwrap();
+        let clone = ring.clone();
+        let first = clone
+            .signer()
+            .inviter_hash("alice@example.org", || [1; INVITER_HASH_LEN]);
+        let again = ring
+            .signer()
+            .inviter_hash("alice@example.org", || [9; INVITER_HASH_LEN]);
+        assert_eq!(
+            (first, again),
+            ([1; INVITER_HASH_LEN], [1; INVITER_HASH_LEN])
+        );
     }
 
     #[test]

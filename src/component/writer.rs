@@ -5,9 +5,11 @@
 //! writes it with one `write_all`: one syscall for many stanzas under load,
 //! and no lock around the socket. It takes stanzas off the queue up to
 //! [`TAKE`] at a time (`recv_many`), which hands their queue slots back to
-//! senders in one step instead of one per stanza (issue 6: about a tenth of
-//! the writer's CPU per fan-out copy went to per-stanza queue bookkeeping). The queue is bounded, so when the server
-//! stops reading, senders wait instead of growing memory (STYLE.md §9).
+//! senders in one step instead of one per stanza (BENCHMARKS.md). The
+//! queue is bounded, so when the server stops reading, senders wait
+//! instead of growing memory (STYLE.md §9). A link that fails mid-write
+//! loses its batch and the stanzas taken but not yet rendered (at most
+//! [`TAKE`]); the kernel's send buffer loses more with a dead link anyway.
 //! [`Outgoing::Bytes`] lets callers hand over stanzas they rendered once
 //! (fan-out copies), skipping the serialiser here.
 

@@ -13,12 +13,12 @@
 //!   state is as sensitive as the key and is never printed either.
 //! - Key material never appears in `Debug`, `Display` or logs. Only the key
 //!   ids, which are names chosen by the admin, are shown.
-//! - Each key remembers the inviter hashes it computed lately (in
-//!   [`INVITER_CACHE`] slots, one inviter each), so an inviter who issues
-//!   again costs one HMAC per token instead of two (issue 6, goal 7). The hash is a pure
-//!   function of the key and the inviter's bare JID, so a remembered value is
-//!   exactly the one HMAC would give; it is not key material (every token
-//!   carries it), and it is forgotten with the key.
+//! - Each key remembers the inviter hashes it computed lately (256 slots,
+//!   one inviter each), so an inviter who issues again costs one HMAC per
+//!   token instead of two (issue 6, goal 7). The hash is a pure function of
+//!   the key and the inviter's bare JID, so a remembered value is exactly
+//!   the one HMAC would give; it is not key material (every token carries
+//!   it), and it is forgotten with the key.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;

@@ -408,6 +408,7 @@ async fn run(runs: usize, n_msgs: usize, n_to: usize) {
         connect_timeout: Duration::from_secs(10),
         read_timeout: Duration::from_secs(3600),
         xml_trace: false,
+        max_stanza_bytes: 128 * 1024,
     };
     let link = tokio::spawn(component::run(
         settings,

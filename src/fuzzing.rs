@@ -491,6 +491,84 @@ pub fn check_answers(request: &Element, sent: &[String]) {
     }
 }
 
+/// The stream header [`fuzz_guard`] puts before its input.
+pub const GUARD_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' from='localhost' id='fuzz'>";
+
+/// The stanza limit [`fuzz_guard`] uses: small, so inputs reach it.
+pub const GUARD_LIMIT: usize = 2048;
+
+/// The `stanza_guard` fuzz entry point: the first byte picks a chunk size
+/// (1 to 256), the rest follows a stream header through the
+/// [`Guard`](crate::component::Guard) that sits in front of the link's parser.
+///
+/// It asserts what must hold for any input: feeding the bytes in one piece
+/// or in chunks gives the same output and the same refusals, and, inside
+/// the stream, the stream's own parser (rxml with the options tokio-xmpp
+/// gives it) never meets a name, attribute value or reference over its
+/// limit in what the guard lets through, since that would end the link.
+#[doc(hidden)]
+pub fn fuzz_guard(data: &[u8]) {
+    use crate::component::Guard;
+    use minidom::rxml::error::EndOrError;
+    use minidom::rxml::{Error, Event, Parse, Parser};
+
+    let (chunk, body) = match data.split_first() {
+        Some((&c, rest)) => (usize::from(c) + 1, rest),
+        None => (1, data),
+    };
+    let mut input = GUARD_HEADER.as_bytes().to_vec();
+    input.extend_from_slice(body);
+
+    let mut whole = Vec::new();
+    let mut one = Guard::new(GUARD_LIMIT);
+    one.feed(&input, &mut whole);
+    let mut pieces = Vec::new();
+    let mut many = Guard::new(GUARD_LIMIT);
+    for c in input.chunks(chunk) {
+        many.feed(c, &mut pieces);
+    }
+    assert!(
+        whole == pieces,
+        "chunks of {chunk} bytes changed the output"
+    );
+    assert_eq!(one.refused(), many.refused());
+
+    let mut parser = Parser::default();
+    let mut rest = whole.as_slice();
+    let mut depth = 0usize;
+    loop {
+        match parser.parse(&mut rest, true) {
+            Ok(Some(Event::StartElement(..))) => depth += 1,
+            Ok(Some(Event::EndElement(..))) => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    // The stream is over; what follows is not a stanza.
+                    return;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(EndOrError::Error(Error::RestrictedXml(what))) => {
+                // Between stanzas, the bytes are the server's own (its end
+                // tag, a comment); the guard only answers for stanzas.
+                let at = whole.len() - rest.len();
+                let tag = whole[..at].iter().rposition(|&b| b == b'<');
+                let in_end_tag = tag.is_some_and(|t| whole.get(t + 1) == Some(&b'/'));
+                let in_stanza = match what {
+                    "long name or reference" => depth >= 2 || (depth == 1 && !in_end_tag),
+                    _ => depth >= 2,
+                };
+                assert!(
+                    !in_stanza,
+                    "the guard let through XML the parser refuses ({what}) at byte {at}"
+                );
+                return;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
 /// The `config_parse` fuzz entry point: `data` as a config file at
 /// `/fuzz/config.toml`, with the secret environment variable set.
 ///
@@ -513,10 +591,7 @@ pub fn fuzz_config(data: &[u8]) {
                 "the secret is shown: {secret_line}"
             );
             let _ = Rules::from_config(&config);
-            let _ = crate::component::LinkSettings::from_config(
-                &config.component,
-                config.log.xml_trace,
-            );
+            let _ = crate::component::LinkSettings::from_config(&config);
             let directives =
                 crate::logging::filter_directives(&config.log.level, None, config.log.xml_trace);
             let _ = tracing_subscriber::EnvFilter::try_new(directives);

@@ -113,7 +113,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         store::commit::Committer::spawn(store.clone(), store::commit::CommitOptions::default())
             .map_err(store_err)?;
 
-    let settings = component::LinkSettings::from_config(&config.component, config.log.xml_trace);
+    let settings = component::LinkSettings::from_config(&config);
     let (outbox, queue) = component::queue(config.component.queue);
     let invites = config.invites.clone();
     let policies = store::blocking(store.clone(), move |s| {

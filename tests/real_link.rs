@@ -230,6 +230,90 @@ fn unknown_iq_gets_service_unavailable<S: XmppServer>() {
     );
 }
 
+/// Stanzas the XML parser cannot take (an attribute value over 8 KiB), or
+/// over `[limits] max_stanza_bytes`, are answered `policy-violation` with a
+/// text, and the link stays up: before the guard in front of the parser,
+/// the first of these ended the stream.
+fn oversized_stanzas_are_refused_and_the_link_stays_up<S: XmppServer>() {
+    let server = S::start();
+    let mixgate = Mixgate::start_with(
+        &server,
+        MixgateOptions {
+            extra_toml: "[limits]\nmax_message_bytes = 8192\nmax_stanza_bytes = 16384\n".into(),
+            ..MixgateOptions::default()
+        },
+    );
+    wait_link_up(&server, &mixgate, 0);
+    let mut alice = C2s::default_user(&server, "alice");
+    let to = server.component_jid();
+    let long_attr = "v".repeat(9000);
+    let long_text = "t".repeat(20_000);
+    let cases = [
+        (
+            "an attribute value of 9,000 bytes",
+            format!("<iq type='get' id='big-attr' to='{to}'><query xmlns='http://jabber.org/protocol/disco#info' x='{long_attr}'/></iq>"),
+            "8000 bytes",
+        ),
+        (
+            "a stanza of 20,000 bytes",
+            format!("<iq type='get' id='big-text' to='{to}'><query xmlns='http://jabber.org/protocol/disco#info'><x xmlns='urn:example'>{long_text}</x></query></iq>"),
+            "16384 bytes",
+        ),
+    ];
+    for (what, xml, limit) in &cases {
+        let id = xml
+            .split("id='")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_default()
+            .to_owned();
+        alice.send_raw(xml);
+        let reply = alice.wait_for(
+            |el| el.name() == "iq" && el.attr("id") == Some(id.as_str()),
+            Duration::from_secs(10),
+        );
+        let shown = stanza::xml(&reply);
+        assert_eq!(
+            error_condition(&reply).as_deref(),
+            Some("policy-violation"),
+            "{}: {what} was not refused with policy-violation: {shown}\n{}",
+            server.kind(),
+            mixgate.describe()
+        );
+        assert!(
+            shown.contains(limit),
+            "{}: the refusal of {what} does not name the limit ({limit}): {shown}",
+            server.kind()
+        );
+    }
+    // Still the first link, and it still serves.
+    assert_mix_disco(&server, &mut alice, &mixgate);
+    let logs = mixgate.logs();
+    assert_eq!(
+        logs.matches(LINK_UP_LINE).count(),
+        1,
+        "{}: the link went down and came back:\n{}",
+        server.kind(),
+        mixgate.describe()
+    );
+    assert!(
+        !logs.contains(RETRY_LINE),
+        "{}: mixgate reconnected:\n{}",
+        server.kind(),
+        mixgate.describe()
+    );
+}
+
+#[test]
+fn prosody_refuses_oversized_stanzas_and_keeps_the_link() {
+    oversized_stanzas_are_refused_and_the_link_stays_up::<Prosody>();
+}
+
+#[test]
+fn ejabberd_refuses_oversized_stanzas_and_keeps_the_link() {
+    oversized_stanzas_are_refused_and_the_link_stays_up::<Ejabberd>();
+}
+
 #[test]
 fn prosody_disco_info_names_a_mix_service() {
     disco_answers::<Prosody>();

@@ -76,11 +76,12 @@ pub(super) async fn connect(
     secret: &str,
     timeouts: Timeouts,
     limit: Duration,
+    max_stanza: usize,
 ) -> Result<(ElementStream, OwnedWriteHalf), ConnectError> {
     let addr = format!("{host}:{port}");
     match tokio::time::timeout(
         limit,
-        connect_inner(host, port, &addr, jid, secret, timeouts),
+        connect_inner(host, port, &addr, jid, secret, timeouts, max_stanza),
     )
     .await
     {
@@ -96,6 +97,7 @@ async fn connect_inner(
     jid: &BareJid,
     secret: &str,
     timeouts: Timeouts,
+    max_stanza: usize,
 ) -> Result<(ElementStream, OwnedWriteHalf), ConnectError> {
     let io_err = |source| ConnectError::Io {
         addr: addr.to_owned(),
@@ -113,7 +115,7 @@ async fn connect_inner(
     );
     write.write_all(header.as_bytes()).await.map_err(io_err)?;
 
-    let mut accepted = accept_stream(ReadHalf::new(read), NS_COMPONENT, timeouts)
+    let mut accepted = accept_stream(ReadHalf::new(read, max_stanza), NS_COMPONENT, timeouts)
         .await
         .map_err(|e| refused_or_io(e, jid, addr))?;
     let stream_id = accepted

@@ -8,6 +8,7 @@
 //! disconnect, losing the stanza without a reply (DESIGN.md §3, fact 1).
 
 mod backoff;
+mod guard;
 mod handshake;
 mod read_half;
 mod session;
@@ -22,10 +23,11 @@ use tokio_xmpp::xmlstream::Timeouts;
 use xmpp_parsers::jid::BareJid;
 
 pub use backoff::Backoff;
+pub use guard::{refusal_for, Breach, Guard, MAX_DEPTH, MAX_TOKEN, NS_GUARD};
 pub use handshake::{escape_attr, ConnectError, NS_COMPONENT, NS_STREAM};
 pub use writer::{queue, Closed, Outbox, Outgoing, Queue, XML_TRACE_TARGET};
 
-use crate::config::{ComponentConfig, Secret};
+use crate::config::{Config, Secret};
 use session::SessionEnd;
 
 /// What the link needs to know, taken from `[component]` and `[log]`.
@@ -49,11 +51,14 @@ pub struct LinkSettings {
     pub read_timeout: Duration,
     /// Log raw XML at trace.
     pub xml_trace: bool,
+    /// Largest stanza passed to the handler (`[limits] max_stanza_bytes`).
+    pub max_stanza_bytes: usize,
 }
 
 impl LinkSettings {
     /// Settings from the validated config.
-    pub fn from_config(c: &ComponentConfig, xml_trace: bool) -> Self {
+    pub fn from_config(config: &Config) -> Self {
+        let c = &config.component;
         Self {
             jid: c.jid.clone(),
             host: c.host.clone(),
@@ -63,7 +68,8 @@ impl LinkSettings {
             ping_interval: c.ping_interval,
             connect_timeout: c.connect_timeout,
             read_timeout: c.read_timeout,
-            xml_trace,
+            xml_trace: config.log.xml_trace,
+            max_stanza_bytes: config.limits.max_stanza_bytes,
         }
     }
 
@@ -116,6 +122,7 @@ pub async fn run<H: Handler>(
                 settings.secret.expose(),
                 settings.timeouts(),
                 settings.connect_timeout,
+                settings.max_stanza_bytes,
             ) => r,
         };
         let reason = match attempt {

@@ -9,9 +9,11 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio_util::sync::CancellationToken;
 use tokio_xmpp::xmlstream::ReadError;
 
+use super::guard::refusal_for;
 use super::handshake::{stream_error_reason, ElementStream, NS_COMPONENT, NS_STREAM};
 use super::writer::{self, Outbox, Queue, WriterEnd, XML_TRACE_TARGET};
 use super::{Handler, LinkSettings};
+use crate::reply::error_reply;
 
 /// Prefix of our keepalive iq ids, so their answers are recognised and
 /// never reach the handler.
@@ -74,6 +76,17 @@ pub(super) async fn serve<H: Handler>(
                     }
                     if el.is("error", NS_STREAM) {
                         break Some(format!("stream error from the server: {}", stream_error_reason(&el)));
+                    }
+                    // A stanza the guard refused never reaches the handler:
+                    // its sender gets `policy-violation` from the link.
+                    if let Some(refusal) = refusal_for(&el, settings.max_stanza_bytes) {
+                        match error_reply(&el, &refusal) {
+                            Some(reply) => {
+                                let _ = outbox.send(reply).await;
+                            }
+                            None => tracing::debug!("dropped an over-limit stanza that cannot be answered"),
+                        }
+                        continue;
                     }
                     // A handler must never stall the link on a dead writer:
                     // if the writer dies meanwhile, drop the handler's future.

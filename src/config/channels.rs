@@ -24,6 +24,7 @@ pub(super) struct RawChannels {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     max_message_bytes: Option<Spanned<usize>>,
+    max_stanza_bytes: Option<Spanned<usize>>,
     max_nick_chars: Option<Spanned<usize>>,
     archive_retention: Option<Spanned<String>>,
 }
@@ -47,11 +48,19 @@ pub struct ChannelsConfig {
 pub struct LimitsConfig {
     /// Largest message stanza a participant may send, in bytes of XML.
     pub max_message_bytes: usize,
+    /// Largest stanza of any kind the link passes to the service, in bytes
+    /// of XML; a bigger one is answered `policy-violation` without being
+    /// parsed.
+    pub max_stanza_bytes: usize,
     /// Longest nick, in characters.
     pub max_nick_chars: usize,
     /// Archived messages older than this are pruned; `None` keeps them forever.
     pub archive_retention: Option<Duration>,
 }
+
+/// The smallest stanza limit allowed: the ordinary requests of a MIX
+/// client (a join with an invitation, a config form) need a few KiB.
+const MIN_STANZA_BYTES: usize = 8 * 1024;
 
 fn positive(
     cx: &Ctx<'_>,
@@ -105,13 +114,33 @@ pub(super) fn limits(cx: &Ctx<'_>, raw: RawLimits) -> Result<LimitsConfig, Confi
         Some(s) if s.get_ref() == "forever" => None,
         Some(s) => Some(cx.duration("limits.archive_retention", Some(s), Duration::ZERO)?),
     };
+    let max_message_bytes = positive(
+        cx,
+        "limits.max_message_bytes",
+        raw.max_message_bytes.as_ref(),
+        64 * 1024,
+    )?;
+    let max_stanza_bytes = match &raw.max_stanza_bytes {
+        None => (128 * 1024).max(max_message_bytes),
+        Some(n) if *n.get_ref() < MIN_STANZA_BYTES => {
+            return Err(cx.err(
+                "limits.max_stanza_bytes",
+                Some(n),
+                format!("must be at least {MIN_STANZA_BYTES}"),
+            ))
+        }
+        Some(n) if *n.get_ref() < max_message_bytes => {
+            return Err(cx.err(
+                "limits.max_stanza_bytes",
+                Some(n),
+                format!("must be at least limits.max_message_bytes ({max_message_bytes})"),
+            ))
+        }
+        Some(n) => *n.get_ref(),
+    };
     Ok(LimitsConfig {
-        max_message_bytes: positive(
-            cx,
-            "limits.max_message_bytes",
-            raw.max_message_bytes.as_ref(),
-            64 * 1024,
-        )?,
+        max_message_bytes,
+        max_stanza_bytes,
         max_nick_chars: positive(cx, "limits.max_nick_chars", raw.max_nick_chars.as_ref(), 64)?,
         archive_retention,
     })

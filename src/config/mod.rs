@@ -202,8 +202,9 @@ impl Config {
         let l = &self.limits;
         let _ = writeln!(
             out,
-            "\n[limits]\nmax_message_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"",
+            "\n[limits]\nmax_message_bytes = {}\nmax_stanza_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"",
             l.max_message_bytes,
+            l.max_stanza_bytes,
             l.max_nick_chars,
             l.archive_retention
                 .map_or_else(|| "forever".to_owned(), format_duration)

@@ -262,3 +262,26 @@ fn invite_keys_and_policy() {
     let e = err_text(&format!("{MINIMAL}[invites]\npolicy = \"jwt\"\n"));
     assert!(e.contains("invites.policy") && e.contains("line 5"), "{e}");
 }
+
+#[test]
+fn the_stanza_limit_defaults_and_bounds() {
+    let c = parse(MINIMAL).expect("valid");
+    assert_eq!(c.limits.max_stanza_bytes, 128 * 1024);
+    let c = parse(&format!("{MINIMAL}[limits]\nmax_message_bytes = 200000\n")).expect("valid");
+    assert_eq!(
+        c.limits.max_stanza_bytes, 200_000,
+        "the default grows with the message limit"
+    );
+    let e = err_text(&format!("{MINIMAL}[limits]\nmax_stanza_bytes = 1000\n"));
+    assert!(
+        e.contains("limits.max_stanza_bytes") && e.contains("at least 8192"),
+        "{e}"
+    );
+    let e = err_text(&format!(
+        "{MINIMAL}[limits]\nmax_message_bytes = 65536\nmax_stanza_bytes = 20000\n"
+    ));
+    assert!(
+        e.contains("limits.max_stanza_bytes") && e.contains("max_message_bytes (65536)"),
+        "{e}"
+    );
+}

@@ -139,6 +139,7 @@ fn replay(target: &str, data: &[u8]) {
         "token_decode" => crate::invite::token::fuzz_decode(data),
         "stanza_route" => fuzz_route(data),
         "config_parse" => fuzz_config(data),
+        "stanza_guard" => fuzz_guard(data),
         other => panic!(
             "fuzz/corpus/{other}: no replay for this target; add it to fuzzing::tests::replay"
         ),
@@ -169,7 +170,15 @@ fn replays_every_fuzz_corpus() {
         targets.push(target);
     }
     targets.sort();
-    assert_eq!(targets, ["config_parse", "stanza_route", "token_decode"]);
+    assert_eq!(
+        targets,
+        [
+            "config_parse",
+            "stanza_guard",
+            "stanza_route",
+            "token_decode"
+        ]
+    );
 }
 
 /// The seeds on disk are the ones listed here (extra files, such as a
@@ -294,5 +303,108 @@ fn write_fuzz_seeds() {
     std::fs::create_dir_all(&configs).expect("mkdir");
     for (name, text) in config_seeds() {
         std::fs::write(configs.join(name), text).expect("write");
+    }
+    let guarded = corpus_root().join("stanza_guard");
+    std::fs::create_dir_all(&guarded).expect("mkdir");
+    for (name, bytes) in guard_seeds() {
+        std::fs::write(guarded.join(name), bytes).expect("write");
+    }
+}
+
+/// Guard inputs: a chunk-size byte, then stream content. Every stanza seed
+/// of the router, a few at once, and each limit just kept and just broken.
+fn guard_seeds() -> Vec<(String, Vec<u8>)> {
+    let with_chunk = |chunk: u8, body: &str| {
+        let mut v = vec![chunk];
+        v.extend_from_slice(body.as_bytes());
+        v
+    };
+    let mut seeds: Vec<(String, Vec<u8>)> = stanza_seeds()
+        .into_iter()
+        .filter(|(name, _)| {
+            [
+                "join-direct",
+                "message",
+                "publish-config",
+                "quiet-presence",
+                "mam-query-rsm",
+            ]
+            .contains(&name.as_str())
+        })
+        .map(|(name, xml)| (format!("stanza-{name}"), with_chunk(7, &xml)))
+        .collect();
+    let all: String = stanza_seeds()
+        .into_iter()
+        .map(|(_, x)| x)
+        .take(12)
+        .collect();
+    seeds.push(("stream-of-stanzas".into(), with_chunk(63, &all)));
+    let p = |attrs: &str, body: &str| {
+        format!(
+            "<presence from='a@localhost/r' to='c@mix.localhost' id='p'{attrs}>{body}</presence>"
+        )
+    };
+    let v = |n: usize| "v".repeat(n);
+    let cases = [
+        (
+            "attr-at-limit",
+            p(&format!(" x='{}'", v(crate::component::MAX_TOKEN)), ""),
+        ),
+        (
+            "attr-over-limit",
+            p(&format!(" x='{}'", v(crate::component::MAX_TOKEN + 1)), ""),
+        ),
+        (
+            "name-over-limit",
+            p(
+                "",
+                &format!("<{} xmlns='urn:x'/>", v(crate::component::MAX_TOKEN + 1)),
+            ),
+        ),
+        (
+            "attr-name-over-limit",
+            p(
+                "",
+                &format!(
+                    "<x xmlns='urn:x' {}='1'/>",
+                    v(crate::component::MAX_TOKEN + 1)
+                ),
+            ),
+        ),
+        (
+            "too-large",
+            p("", &format!("<status>{}</status>", v(GUARD_LIMIT))),
+        ),
+        (
+            "too-deep",
+            p("", &format!("{}{}", "<a>".repeat(70), "</a>".repeat(70))),
+        ),
+        (
+            "comment-cdata-pi",
+            p("", "<!-- c --><status><![CDATA[<x>]]></status>"),
+        ),
+        (
+            "references",
+            p("", "<status>&amp;&lt;&#65;&#x42;&quot;</status>"),
+        ),
+        ("stream-end", format!("{}</stream:stream>", p("", ""))),
+        ("whitespace", " \n\t ".into()),
+    ];
+    for (name, body) in cases {
+        seeds.push((name.into(), with_chunk(0, &body)));
+    }
+    seeds
+}
+
+#[test]
+fn guard_seeds_are_current() {
+    for (name, bytes) in guard_seeds() {
+        let path = corpus_root().join("stanza_guard").join(&name);
+        let on_disk = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            on_disk == bytes,
+            "{}: run `cargo test --lib write_fuzz_seeds -- --ignored`",
+            path.display()
+        );
     }
 }

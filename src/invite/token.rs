@@ -13,7 +13,7 @@
 //! | 5  | 8  | expiry, unix seconds (u64); the token is valid while `now < expiry` |
 //! | 13 | 4  | the channel's invite epoch when issued (u32); any other current epoch is [`TokenError::Revoked`] |
 //! | 17 | 1  | flags: bit 0 = bearer (no invitee); bits 1–7 must be zero |
-//! | 18 | 8  | inviter hash: the first 8 bytes of HMAC-SHA256(key, lp(`"mixgate/invite/inviter/v1"`) ‖ lp(inviter bare JID)) |
+//! | 18 | 8  | inviter hash: SipHash-2-4 of the inviter's bare JID, big-endian, under the first 16 bytes of HMAC-SHA256(key, `"mixgate/invite/inviter-key/v2"`) as (k0, k1), little-endian |
 //! | 26 | 12 | random nonce, so two invitations never share a token |
 //!
 //! The inviter hash is keyed so that a published bearer link does not let
@@ -44,9 +44,9 @@
 //! # Cost
 //!
 //! A verify is one HMAC over the MAC input above; an issue is that HMAC plus
-//! the inviter hash, a second HMAC, which each key remembers for the last
-//! inviters it served ([`super::keys`]), so an inviter who issues again pays
-//! for one HMAC only. The MAC input is fed to the pre-keyed state in one
+//! the inviter hash, one SipHash over the JID (about a tenth of an HMAC;
+//! until 2026-12 it was a second HMAC, which made a first issue cost three
+//! HMACs' worth). The MAC input is fed to the pre-keyed state in one
 //! `update`, and tokens are encoded on the stack. `benches/token.rs`
 //! measures both against a bare HMAC over the same bytes (BENCHMARKS.md).
 //!
@@ -61,6 +61,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::Mac;
 use rand::RngCore;
+use subtle::ConstantTimeEq;
 use xmpp_parsers::jid::BareJid;
 
 use super::keys::{HmacSha256, Key, KeyId, KeyRing, FINGERPRINT_LEN, INVITER_HASH_LEN};
@@ -85,7 +86,6 @@ const _: () = assert!(MAC_LEN >= 16, "DESIGN.md §2: a MAC of at least 16 bytes"
 const NONCE_LEN: usize = 12;
 const FLAG_BEARER: u8 = 0x01;
 const MAC_LABEL: &[u8] = b"mixgate/invite/token/v1";
-const INVITER_LABEL: &[u8] = b"mixgate/invite/inviter/v1";
 
 /// The length of unpadded base64 for `n` bytes.
 const fn b64_len(n: usize) -> usize {
@@ -431,19 +431,9 @@ fn token_mac(
     )
 }
 
-fn inviter_mac(key: &Key, inviter: &BareJid) -> HmacSha256 {
-    keyed_mac(key, &[INVITER_LABEL, inviter.as_str().as_bytes()])
-}
-
-/// The payload's inviter hash: the first [`INVITER_HASH_LEN`] bytes of
-/// [`inviter_mac`], remembered by the key for inviters who issue again.
+/// The payload's inviter hash (see the layout table above).
 fn inviter_hash(key: &Key, inviter: &BareJid) -> [u8; INVITER_HASH_LEN] {
-    key.inviter_hash(inviter.as_str(), || {
-        let full = inviter_mac(key, inviter).finalize().into_bytes();
-        let mut hash = [0u8; INVITER_HASH_LEN];
-        hash.copy_from_slice(&full[..INVITER_HASH_LEN]);
-        hash
-    })
+    key.inviter_hash(inviter.as_str())
 }
 
 /// What an invitation is for.
@@ -552,9 +542,11 @@ impl KeyRing {
     /// signing key has been removed since. Compares in constant time.
     pub fn inviter_matches(&self, token: &VerifiedToken, inviter: &BareJid) -> bool {
         self.by_id(&token.key_id).is_some_and(|key| {
-            inviter_mac(key, inviter)
-                .verify_truncated_left(&token.inviter_hash)
-                .is_ok()
+            bool::from(
+                inviter_hash(key, inviter)
+                    .as_slice()
+                    .ct_eq(token.inviter_hash.as_slice()),
+            )
         })
     }
 }

@@ -21,11 +21,18 @@ impl Service {
             return Vec::new();
         }
         let bare = from.to_bare();
-        let member = self
-            .state
-            .channels
-            .values()
-            .any(|c| c.participants.contains_key(&bare));
+        // Membership is asked only when the answer matters, and the
+        // addressed channel first: a scan of every channel is the slow path
+        // (a new resource of someone who is not in the channel it wrote to).
+        let addressed = to.node().and_then(|n| self.state.channels.get(n.as_str()));
+        let in_addressed = addressed.is_some_and(|c| c.participants.contains_key(&bare));
+        let member = |state: &super::State| {
+            in_addressed
+                || state
+                    .channels
+                    .values()
+                    .any(|c| c.participants.contains_key(&bare))
+        };
         let resource = || Resource {
             jid: from.to_string(),
         };
@@ -35,14 +42,16 @@ impl Service {
             // it in memory so a later PAM join finds the resource. Only
             // members' resources are worth a disk write.
             None if to.node().is_none() => {
-                let new = self.state.learn(from);
-                if new && member {
+                if self.state.learn(from) && member(&self.state) {
                     vec![Change::PutResource(resource())]
                 } else {
                     Vec::new()
                 }
             }
-            None if member && self.state.learn(from) => vec![Change::PutResource(resource())],
+            None if !self.state.knows(from) && member(&self.state) => {
+                self.state.learn(from);
+                vec![Change::PutResource(resource())]
+            }
             Some("unavailable") if self.state.forget(from) => {
                 vec![Change::DeleteResource(resource())]
             }

@@ -377,6 +377,13 @@ impl State {
         true
     }
 
+    /// Whether `full` is already a known resource.
+    pub fn knows(&self, full: &Jid) -> bool {
+        self.resources
+            .get(&full.to_bare())
+            .is_some_and(|known| known.contains(full))
+    }
+
     /// Forgets a full JID (unavailable presence, or an error bounce).
     pub fn forget(&mut self, full: &Jid) -> bool {
         let bare = full.to_bare();

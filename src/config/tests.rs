@@ -262,3 +262,19 @@ fn invite_keys_and_policy() {
     let e = err_text(&format!("{MINIMAL}[invites]\npolicy = \"jwt\"\n"));
     assert!(e.contains("invites.policy") && e.contains("line 5"), "{e}");
 }
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let e = err_text(&format!("{MINIMAL}queue = -1\n"));
+    assert!(e.contains("line 4: component.queue: "), "{e}");
+    let e = err_text(&format!(
+        "{MINIMAL}[limits]\n# no such thing\nmessages_per_minute = \"unlimited\"  # hm\n"
+    ));
+    assert!(e.contains("line 6: limits.messages_per_minute: "), "{e}");
+    // Not a `key = value` line: no key is guessed.
+    let e = err_text("[component\njid = \"x\"\n");
+    assert!(
+        e.contains("line 1: ") && !e.contains("line 1: component"),
+        "{e}"
+    );
+}

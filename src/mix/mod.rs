@@ -147,7 +147,8 @@ pub struct Service {
 impl Service {
     /// A service over `state` under `rules`.
     pub fn new(domain: BareJid, state: State, rules: Rules) -> Self {
-        let invite_rate = rate::RateLimit::new(rules.invites_per_hour, 3600);
+        let invites = rules.invites_per_hour;
+        let invite_rate = rate::RateLimit::new(rate::Rate::per_hour(invites, invites));
         Self {
             domain,
             state,

@@ -210,11 +210,15 @@ impl Config {
         let l = &self.limits;
         let _ = writeln!(
             out,
-            "\n[limits]\nmax_message_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"",
+            "\n[limits]\nmax_message_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"\nmessages_per_minute = {}\nmessage_burst = {}\njoins_per_minute = {}\njoin_burst = {}",
             l.max_message_bytes,
             l.max_nick_chars,
             l.archive_retention
-                .map_or_else(|| "forever".to_owned(), format_duration)
+                .map_or_else(|| "forever".to_owned(), format_duration),
+            l.messages_per_minute,
+            l.message_burst,
+            l.joins_per_minute,
+            l.join_burst
         );
         let i = &self.invites;
         let _ = writeln!(

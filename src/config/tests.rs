@@ -54,6 +54,14 @@ fn the_example_file_parses_and_documents_every_key() {
         "read_timeout",
         "queue",
         "path",
+        "max_message_bytes",
+        "max_nick_chars",
+        "archive_retention",
+        "messages_per_minute",
+        "message_burst",
+        "joins_per_minute",
+        "join_burst",
+        "max_per_hour",
         "level",
         "xml_trace",
     ] {
@@ -219,6 +227,60 @@ fn channel_and_limit_keys() {
     );
     let e = err_text(&format!("{MINIMAL}[channels]\ncreate = [\"user@x\"]\n"));
     assert!(e.contains("channels.create"), "{e}");
+}
+
+#[test]
+fn rate_limit_keys() {
+    let l = parse(MINIMAL).expect("valid").limits;
+    assert_eq!(
+        (
+            l.messages_per_minute,
+            l.message_burst,
+            l.joins_per_minute,
+            l.join_burst
+        ),
+        (120, 20, 30, 30)
+    );
+    let c = parse(&format!(
+        "{MINIMAL}[limits]\nmessages_per_minute = 600\nmessage_burst = 50\njoins_per_minute = 5\njoin_burst = 1\n"
+    ))
+    .expect("valid");
+    let l = &c.limits;
+    assert_eq!(
+        (
+            l.messages_per_minute,
+            l.message_burst,
+            l.joins_per_minute,
+            l.join_burst
+        ),
+        (600, 50, 5, 1)
+    );
+    let shown = c.render();
+    for line in [
+        "messages_per_minute = 600",
+        "message_burst = 50",
+        "joins_per_minute = 5",
+        "join_burst = 1",
+    ] {
+        assert!(shown.contains(line), "check-config shows {line}: {shown}");
+    }
+    // No "unlimited" value: like every other count, each must be at least 1.
+    for key in [
+        "messages_per_minute",
+        "message_burst",
+        "joins_per_minute",
+        "join_burst",
+    ] {
+        let e = err_text(&format!("{MINIMAL}[limits]\n{key} = 0\n"));
+        assert!(
+            e.contains(&format!("limits.{key}"))
+                && e.contains("line 5")
+                && e.contains("at least 1"),
+            "{e}"
+        );
+        let e = err_text(&format!("{MINIMAL}[limits]\n{key} = -1\n"));
+        assert!(e.contains(key) && e.contains("line 5"), "{e}");
+    }
 }
 
 #[test]

@@ -13,7 +13,10 @@
 //!
 //! Service `mix.localhost`, accounts of `localhost` may create channels, the
 //! limits of the default config, the HMAC invitation policy with one fixed,
-//! public key ([`FIXTURE_KEY`]: never use it anywhere else).
+//! public key ([`FIXTURE_KEY`]: never use it anywhere else). The router's
+//! clock is manual: it stands at [`FIXTURE_NOW`] and moves only through
+//! [`Harness::advance`], so an input replays at the same instant and tests
+//! step over rate-limit windows without sleeping.
 //!
 //! - `lounge@mix.localhost`, public: owner `alice@localhost`, administrator
 //!   `carol@localhost`; participants alice (`/phone`), bob (`/laptop`) and
@@ -40,7 +43,7 @@ use crate::invite::open::OpenPolicy;
 use crate::invite::policies::Policies;
 use crate::invite::token::IssueParams;
 use crate::mix::{Rules, Service, State};
-use crate::router::Router;
+use crate::router::{Clock, Router};
 use crate::store::commit::{CommitHandle, CommitOptions, Committer};
 use crate::store::memory::MemoryStore;
 use crate::store::{
@@ -60,6 +63,8 @@ pub const FIXTURE_KEY: [u8; 32] = [0x42; 32];
 pub const FIXTURE_KEY_ID: &str = "fuzz";
 /// Expiry of the tokens [`Harness::mint`] makes (2100-01-01), so seeds stay valid.
 pub const FAR_FUTURE: u64 = 4_102_444_800;
+/// Where the harness clock starts: 2026-01-01T00:00:00Z, in unix microseconds.
+pub const FIXTURE_NOW: i64 = 1_767_225_600_000_000;
 
 /// The setup, as stanzas through the router: each must succeed.
 const SETUP: &[&str] = &[
@@ -180,6 +185,8 @@ pub struct Harness {
     policies: Policies,
     rules: Rules,
     domain: BareJid,
+    /// Shared by every round's router; never reset.
+    clock: Clock,
     /// The router of the current round and the queue its pipeline writes
     /// to; both replaced on every reset.
     current: Mutex<(Router, Queue)>,
@@ -241,7 +248,8 @@ impl Harness {
         let policies = Policies::new(all, "hmac").expect("hmac is offered");
         let domain = BareJid::new(DOMAIN).expect("domain");
         let rules = fixture_rules();
-        let current = Self::router_over(&rt, &store, &commits, &policies, &rules, &domain);
+        let clock = Clock::manual(FIXTURE_NOW);
+        let current = Self::router_over(&rt, &store, &commits, &policies, &rules, &domain, &clock);
         let h = Self {
             rt,
             store,
@@ -249,6 +257,7 @@ impl Harness {
             policies,
             rules,
             domain,
+            clock,
             current: Mutex::new(current),
             turn: Mutex::new(()),
         };
@@ -272,18 +281,20 @@ impl Harness {
         policies: &Policies,
         rules: &Rules,
         domain: &BareJid,
+        clock: &Clock,
     ) -> (Router, Queue) {
         let _rt = rt.enter();
         let snapshot = store.load().expect("memory store loads");
         let state = State::from_snapshot(domain, snapshot).expect("fixture state loads");
         let service = Service::new(domain.clone(), state, rules.clone());
         let (outbox, queue) = queue(QUEUE);
-        let router = Router::new(
+        let router = Router::with_clock(
             service,
             policies.clone(),
             store.clone(),
             commits.clone(),
             outbox,
+            clock.clone(),
         );
         (router, queue)
     }
@@ -303,8 +314,15 @@ impl Harness {
             &self.policies,
             &self.rules,
             &self.domain,
+            &self.clock,
         );
         *lock(&self.current) = fresh;
+    }
+
+    /// Moves the router's clock on by `by`. A reset does not move it back:
+    /// each round starts from the fixture's state, at the time it is now.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
     }
 
     /// Feeds `el` to the router as the component link would, waits until

@@ -121,6 +121,45 @@ fn check_config_redacts_and_succeeds() {
 }
 
 #[test]
+fn check_config_prints_the_rate_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, format!("{GOOD}[limits]\nmessage_burst = 5\n")).expect("write");
+    let out = mixgate(
+        &["check-config", "--config", path.to_str().expect("utf-8")],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "messages_per_minute = 120",
+        "message_burst = 5",
+        "joins_per_minute = 30",
+        "join_burst = 30",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+}
+
+#[test]
+fn rate_limit_of_zero_or_unlimited() {
+    let e = refused(&format!("{GOOD}[limits]\nmessages_per_minute = 0\n"));
+    assert!(
+        e.contains("line 5") && e.contains("limits.messages_per_minute: must be at least 1"),
+        "{e}"
+    );
+    let e = refused(&format!("{GOOD}[limits]\njoin_burst = \"unlimited\"\n"));
+    assert!(
+        e.contains("line 5") && e.contains("limits.join_burst"),
+        "{e}"
+    );
+}
+
+#[test]
 fn config_from_the_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("config.toml");

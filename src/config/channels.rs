@@ -27,6 +27,10 @@ pub(super) struct RawLimits {
     max_stanza_bytes: Option<Spanned<usize>>,
     max_nick_chars: Option<Spanned<usize>>,
     archive_retention: Option<Spanned<String>>,
+    messages_per_minute: Option<Spanned<usize>>,
+    message_burst: Option<Spanned<usize>>,
+    joins_per_minute: Option<Spanned<usize>>,
+    join_burst: Option<Spanned<usize>>,
 }
 
 /// `[channels]`.
@@ -56,6 +60,19 @@ pub struct LimitsConfig {
     pub max_nick_chars: usize,
     /// Archived messages older than this are pruned; `None` keeps them forever.
     pub archive_retention: Option<Duration>,
+    /// Groupchat messages one account may send a minute, sustained, across
+    /// all channels. Default 120: two a second, faster than anyone types.
+    pub messages_per_minute: usize,
+    /// Messages one account may send back to back before the sustained
+    /// rate applies. Default 20: a pasted paragraph sent line by line, or a
+    /// client flushing what it queued while offline.
+    pub message_burst: usize,
+    /// Joins (direct or through the user's server) one account may make a
+    /// minute, sustained, refused ones included. Default 30.
+    pub joins_per_minute: usize,
+    /// Joins one account may make back to back. Default 30: a client that
+    /// joins all its channels at once.
+    pub join_burst: usize,
 }
 
 /// The smallest stanza limit allowed: the ordinary requests of a MIX
@@ -143,5 +160,19 @@ pub(super) fn limits(cx: &Ctx<'_>, raw: RawLimits) -> Result<LimitsConfig, Confi
         max_stanza_bytes,
         max_nick_chars: positive(cx, "limits.max_nick_chars", raw.max_nick_chars.as_ref(), 64)?,
         archive_retention,
+        messages_per_minute: positive(
+            cx,
+            "limits.messages_per_minute",
+            raw.messages_per_minute.as_ref(),
+            120,
+        )?,
+        message_burst: positive(cx, "limits.message_burst", raw.message_burst.as_ref(), 20)?,
+        joins_per_minute: positive(
+            cx,
+            "limits.joins_per_minute",
+            raw.joins_per_minute.as_ref(),
+            30,
+        )?,
+        join_burst: positive(cx, "limits.join_burst", raw.join_burst.as_ref(), 30)?,
     })
 }

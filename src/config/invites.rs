@@ -96,7 +96,8 @@ pub struct InvitesConfig {
     pub remember_invitees: bool,
     /// Most pending invitations one channel keeps.
     pub max_pending: usize,
-    /// Most invitations one inviter may ask for per hour.
+    /// Most invitations one inviter may ask for per hour: this many back
+    /// to back, then one every hour / `max_per_hour`.
     pub max_per_hour: usize,
     /// HMAC keys, oldest first; the last one signs. Empty: mixgate generates
     /// one and keeps it in the store.

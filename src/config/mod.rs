@@ -149,10 +149,18 @@ impl Config {
         text: &str,
         env_secret: Option<String>,
     ) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_owned(),
-            line: e.span().map(|s| line_of(text, s.start)),
-            message: e.message().trim().to_owned(),
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim();
+            ConfigError::Syntax {
+                path: path.to_owned(),
+                line: e.span().map(|s| line_of(text, s.start)),
+                // A value of the wrong type (`queue = -1`, `… = "unlimited"`)
+                // gets a message that does not say which key; add it.
+                message: match e.span().and_then(|s| key_at(text, s.start)) {
+                    Some(key) => format!("{key}: {message}"),
+                    None => message.to_owned(),
+                },
+            }
         })?;
         raw::validate(raw, path, text, env_secret)
     }
@@ -202,12 +210,16 @@ impl Config {
         let l = &self.limits;
         let _ = writeln!(
             out,
-            "\n[limits]\nmax_message_bytes = {}\nmax_stanza_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"",
+            "\n[limits]\nmax_message_bytes = {}\nmax_stanza_bytes = {}\nmax_nick_chars = {}\narchive_retention = \"{}\"\nmessages_per_minute = {}\nmessage_burst = {}\njoins_per_minute = {}\njoin_burst = {}",
             l.max_message_bytes,
             l.max_stanza_bytes,
             l.max_nick_chars,
             l.archive_retention
-                .map_or_else(|| "forever".to_owned(), format_duration)
+                .map_or_else(|| "forever".to_owned(), format_duration),
+            l.messages_per_minute,
+            l.message_burst,
+            l.joins_per_minute,
+            l.join_burst
         );
         let i = &self.invites;
         let _ = writeln!(
@@ -241,6 +253,34 @@ impl Config {
         );
         out
     }
+}
+
+/// The dotted key (`limits.queue`) written on the line holding byte
+/// `offset`, when that line is a plain `key = value`; `None` otherwise
+/// (a table header, a value continued over lines).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    if !bare(key) {
+        return None;
+    }
+    let table = text[..start]
+        .lines()
+        .map(str::trim)
+        .rfind(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim())
+        .filter(|t| bare(t));
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    })
 }
 
 /// 1-based line number of a byte offset.

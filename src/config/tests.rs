@@ -54,6 +54,14 @@ fn the_example_file_parses_and_documents_every_key() {
         "read_timeout",
         "queue",
         "path",
+        "max_message_bytes",
+        "max_nick_chars",
+        "archive_retention",
+        "messages_per_minute",
+        "message_burst",
+        "joins_per_minute",
+        "join_burst",
+        "max_per_hour",
         "level",
         "xml_trace",
     ] {
@@ -222,6 +230,60 @@ fn channel_and_limit_keys() {
 }
 
 #[test]
+fn rate_limit_keys() {
+    let l = parse(MINIMAL).expect("valid").limits;
+    assert_eq!(
+        (
+            l.messages_per_minute,
+            l.message_burst,
+            l.joins_per_minute,
+            l.join_burst
+        ),
+        (120, 20, 30, 30)
+    );
+    let c = parse(&format!(
+        "{MINIMAL}[limits]\nmessages_per_minute = 600\nmessage_burst = 50\njoins_per_minute = 5\njoin_burst = 1\n"
+    ))
+    .expect("valid");
+    let l = &c.limits;
+    assert_eq!(
+        (
+            l.messages_per_minute,
+            l.message_burst,
+            l.joins_per_minute,
+            l.join_burst
+        ),
+        (600, 50, 5, 1)
+    );
+    let shown = c.render();
+    for line in [
+        "messages_per_minute = 600",
+        "message_burst = 50",
+        "joins_per_minute = 5",
+        "join_burst = 1",
+    ] {
+        assert!(shown.contains(line), "check-config shows {line}: {shown}");
+    }
+    // No "unlimited" value: like every other count, each must be at least 1.
+    for key in [
+        "messages_per_minute",
+        "message_burst",
+        "joins_per_minute",
+        "join_burst",
+    ] {
+        let e = err_text(&format!("{MINIMAL}[limits]\n{key} = 0\n"));
+        assert!(
+            e.contains(&format!("limits.{key}"))
+                && e.contains("line 5")
+                && e.contains("at least 1"),
+            "{e}"
+        );
+        let e = err_text(&format!("{MINIMAL}[limits]\n{key} = -1\n"));
+        assert!(e.contains(key) && e.contains("line 5"), "{e}");
+    }
+}
+
+#[test]
 fn invite_keys_and_policy() {
     let c = parse(MINIMAL).expect("valid");
     assert_eq!(c.invites.policy, PolicyName::Hmac);
@@ -282,6 +344,22 @@ fn the_stanza_limit_defaults_and_bounds() {
     ));
     assert!(
         e.contains("limits.max_stanza_bytes") && e.contains("max_message_bytes (65536)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let e = err_text(&format!("{MINIMAL}queue = -1\n"));
+    assert!(e.contains("line 4: component.queue: "), "{e}");
+    let e = err_text(&format!(
+        "{MINIMAL}[limits]\n# no such thing\nmessages_per_minute = \"unlimited\"  # hm\n"
+    ));
+    assert!(e.contains("line 6: limits.messages_per_minute: "), "{e}");
+    // Not a `key = value` line: no key is guessed.
+    let e = err_text("[component\njid = \"x\"\n");
+    assert!(
+        e.contains("line 1: ") && !e.contains("line 1: component"),
         "{e}"
     );
 }

@@ -92,16 +92,10 @@ impl Service {
             epoch: ch.epoch,
             expires: u64::try_from(now.saturating_add(ttl)).unwrap_or(0),
         };
-        if !self.invite_rate.allow(&inviter, now) {
-            return Err(Refusal::new(
-                ErrorType::Wait,
-                DefinedCondition::PolicyViolation,
-                format!(
-                    "at most {} invitations per hour; try again later",
-                    self.invite_rate.max()
-                ),
-            ));
-        }
+        // Last, so that refused requests do not count.
+        self.invite_rate
+            .allow(&inviter, req.now)
+            .map_err(|l| l.refusal("invitations", self.invite_rate.rate()))?;
         Ok(ticket)
     }
 

@@ -33,6 +33,21 @@ impl Service {
         Ok((ch.jid.clone(), facts))
     }
 
+    /// Counts a join request by the sender against `[limits]
+    /// joins_per_minute`, or refuses it (`policy-violation`, wait).
+    ///
+    /// The router calls it once the channel is known to exist and before
+    /// the invitation policy runs, so that every attempt counts, refused
+    /// ones too: a flood of joins with guessed tokens, or by a banned
+    /// account, is throttled before it costs a MAC check or a store read.
+    /// Direct joins (full JID) and PAM joins (bare JID) count alike.
+    pub fn count_join(&mut self, req: &Request<'_>) -> Result<(), Refusal> {
+        let who = req.sender();
+        self.join_rate
+            .allow(&who, req.now)
+            .map_err(|l| l.refusal("joins", self.join_rate.rate()))
+    }
+
     /// Joins the sender to `channel`. `admission` is the policy's verdict,
     /// which the join cannot proceed without.
     pub fn join(

@@ -54,6 +54,11 @@ impl Service {
         if !is_participant {
             return Err(join_first());
         }
+        // After the participant check, so only participants take room in
+        // the limiter; before anything is archived, reflected or learned.
+        self.message_rate
+            .allow(&who, req.now)
+            .map_err(|l| l.refusal("messages", self.message_rate.rate()))?;
         let learned = self.state.learn(req.from);
         // Borrow the channel and the learned resources separately.
         let ch = self

@@ -75,6 +75,10 @@ pub struct Rules {
     pub max_pending: usize,
     /// Most invitations per inviter per hour.
     pub invites_per_hour: usize,
+    /// Joins per account (bare JID), direct and PAM alike, across channels.
+    pub join_rate: rate::Rate,
+    /// Groupchat messages per account (bare JID), across channels.
+    pub message_rate: rate::Rate,
 }
 
 impl Rules {
@@ -92,6 +96,8 @@ impl Rules {
             invite_ttl: std::time::Duration::from_secs(3600),
             max_pending: 2,
             invites_per_hour: 3,
+            join_rate: rate::Rate::per_minute(60, 10),
+            message_rate: rate::Rate::per_minute(60, 10),
         }
     }
 
@@ -107,6 +113,11 @@ impl Rules {
             invite_ttl: c.invites.ttl,
             max_pending: c.invites.max_pending,
             invites_per_hour: c.invites.max_per_hour,
+            join_rate: rate::Rate::per_minute(c.limits.joins_per_minute, c.limits.join_burst),
+            message_rate: rate::Rate::per_minute(
+                c.limits.messages_per_minute,
+                c.limits.message_burst,
+            ),
         }
     }
 }
@@ -142,17 +153,25 @@ pub struct Service {
     pub rules: Rules,
     /// Invite requests per inviter.
     pub invite_rate: rate::RateLimit,
+    /// Join requests per joining account.
+    pub join_rate: rate::RateLimit,
+    /// Groupchat messages per sending account: on the hot path, so O(1)
+    /// and allocation-free for a returning sender (see [`rate`]).
+    pub message_rate: rate::RateLimit,
 }
 
 impl Service {
     /// A service over `state` under `rules`.
     pub fn new(domain: BareJid, state: State, rules: Rules) -> Self {
-        let invite_rate = rate::RateLimit::new(rules.invites_per_hour, 3600);
+        let invites = rules.invites_per_hour;
+        let invite_rate = rate::RateLimit::new(rate::Rate::per_hour(invites, invites));
         Self {
             domain,
             state,
-            rules,
             invite_rate,
+            join_rate: rate::RateLimit::new(rules.join_rate),
+            message_rate: rate::RateLimit::new(rules.message_rate),
+            rules,
         }
     }
 }

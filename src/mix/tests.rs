@@ -50,10 +50,22 @@ fn service() -> Service {
 
 /// Joins `from` with `payload` through the open policy, as the glue does.
 fn join(svc: &mut Service, from: &str, payload: &str) -> VerbResult {
+    join_at(svc, from, payload, NOW)
+}
+
+/// [`join`] at `now` (unix microseconds).
+fn join_at(svc: &mut Service, from: &str, payload: &str, now: i64) -> VerbResult {
     let (from, to) = (jid(from), jid("coffee@mix.localhost"));
     let request = parse_join(el(payload)).map_err(|e| Refusal::bad_request(e.to_string()))?;
     let joining = from.to_bare();
-    let (channel, facts) = svc.admit_facts("coffee", &joining, NOW / 1_000_000)?;
+    let req = Request {
+        from: &from,
+        to: &to,
+        id: "j1",
+        now,
+    };
+    let (channel, facts) = svc.admit_facts("coffee", &joining, now / 1_000_000)?;
+    svc.count_join(&req)?;
     let areq = AdmitRequest {
         channel: &channel,
         joining: &joining,
@@ -62,12 +74,6 @@ fn join(svc: &mut Service, from: &str, payload: &str) -> VerbResult {
         now: 0,
     };
     let admission = futures::executor::block_on(OpenPolicy.admit(&areq)).map_err(refusal)?;
-    let req = Request {
-        from: &from,
-        to: &to,
-        id: "j1",
-        now: NOW,
-    };
     svc.join(&req, "coffee", request, admission)
 }
 
@@ -452,5 +458,114 @@ fn privileged_presence_before_a_pam_join_is_kept_for_it() {
     assert!(
         to.iter().any(|c| c.contains("to='carol@localhost/tab'")),
         "{to:?}"
+    );
+}
+
+/// A rate-limited request is refused with policy-violation (wait) and a
+/// text naming the limit (DESIGN.md §4).
+fn assert_rate_limited(r: VerbResult, what: &str) {
+    let e = r.expect_err("over the limit");
+    assert_eq!(
+        (e.type_, e.condition),
+        (
+            xmpp_parsers::stanza_error::ErrorType::Wait,
+            DefinedCondition::PolicyViolation
+        ),
+        "{}",
+        e.text
+    );
+    assert!(
+        e.text.starts_with(&format!("too many {what}: at most ")),
+        "{}",
+        e.text
+    );
+}
+
+#[test]
+fn messages_over_the_rate_are_refused_before_archiving_or_reflecting() {
+    let mut svc = service();
+    svc.message_rate = rate::RateLimit::new(rate::Rate::per_minute(60, 3));
+    join(&mut svc, "alice@localhost/laptop", &join_nick("alice")).expect("alice");
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    for i in 0..3 {
+        say(&mut svc, "bob@localhost/phone", &format!("m{i}"), NOW).expect("within the burst");
+    }
+    let seq = svc.state.channels["coffee"].last_seq;
+    assert_rate_limited(say(&mut svc, "bob@localhost/phone", "m3", NOW), "messages");
+    // Another resource of the same account shares the bucket.
+    assert_rate_limited(say(&mut svc, "bob@localhost/tablet", "m3", NOW), "messages");
+    assert_eq!(
+        svc.state.channels["coffee"].last_seq, seq,
+        "nothing archived"
+    );
+    assert!(
+        svc.state.resources[&BareJid::new("bob@localhost").expect("jid")]
+            .iter()
+            .all(|r| r.as_str() != "bob@localhost/tablet"),
+        "a refused message teaches no resource"
+    );
+    say(&mut svc, "alice@localhost/laptop", "hi", NOW).expect("others are not limited");
+    // One a second: a second later there is room for one more.
+    let out = say(&mut svc, "bob@localhost/phone", "m4", NOW + 1_000_000).expect("recovered");
+    assert!(!out.rendered.is_empty() && !out.changes.is_empty());
+    assert_rate_limited(
+        say(&mut svc, "bob@localhost/phone", "m5", NOW + 1_000_000),
+        "messages",
+    );
+}
+
+#[test]
+fn strangers_messages_take_no_room_in_the_limiter() {
+    let mut svc = service();
+    for i in 0..20 {
+        let e = say(&mut svc, &format!("s{i}@elsewhere.example/r"), "hi", NOW).expect_err("not in");
+        assert_eq!(e.condition, DefinedCondition::Forbidden);
+    }
+    assert_eq!(svc.message_rate.tracked(), 0);
+}
+
+#[test]
+fn joins_over_the_rate_are_refused_and_change_nothing() {
+    let mut svc = service();
+    svc.join_rate = rate::RateLimit::new(rate::Rate::per_minute(60, 2));
+    // A direct join (full JID) and a PAM join (bare JID) count alike.
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("direct");
+    join(&mut svc, "bob@localhost", &join_nick("robert")).expect("PAM");
+    let before = format!("{:?}", svc.state.channels["coffee"]);
+    assert_rate_limited(
+        join(&mut svc, "bob@localhost/phone", &join_nick("bobby")),
+        "joins",
+    );
+    assert_eq!(
+        format!("{:?}", svc.state.channels["coffee"]),
+        before,
+        "no state change"
+    );
+    join(&mut svc, "carol@localhost/desk", &join_nick("carol")).expect("others are not limited");
+    join_at(
+        &mut svc,
+        "bob@localhost/phone",
+        &join_nick("bobby"),
+        NOW + 1_000_000,
+    )
+    .expect("a second later");
+    let bob =
+        &svc.state.channels["coffee"].participants[&BareJid::new("bob@localhost").expect("jid")];
+    assert_eq!(bob.nick.as_deref(), Some("bobby"));
+}
+
+#[test]
+fn a_join_refused_by_the_policy_still_counts() {
+    let mut svc = service();
+    svc.join_rate = rate::RateLimit::new(rate::Rate::per_minute(60, 2));
+    svc.state.channels.get_mut("coffee").expect("ch").banned =
+        Some(["mallory@evil.example".to_owned()].into());
+    for _ in 0..2 {
+        let e = join(&mut svc, "mallory@evil.example/r", &join_nick("m")).expect_err("banned");
+        assert_eq!(e.condition, DefinedCondition::Forbidden);
+    }
+    assert_rate_limited(
+        join(&mut svc, "mallory@evil.example/r", &join_nick("m")),
+        "joins",
     );
 }

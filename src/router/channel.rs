@@ -174,7 +174,12 @@ async fn join(
     let request = parse_join(payload).map_err(|e| Refusal::bad_request(e.to_string()))?;
     let joining = req.sender();
     let now = req.now / 1_000_000;
-    let (channel, mut facts) = router.mix().admit_facts(name, &joining, now)?;
+    let (channel, mut facts) = {
+        let mut mix = router.mix();
+        let found = mix.admit_facts(name, &joining, now)?;
+        mix.count_join(req)?;
+        found
+    };
     let token = request
         .invitation
         .as_ref()

@@ -7,6 +7,7 @@
 //! JIDs, `channel/resource`), which we do not serve.
 
 mod channel;
+mod clock;
 mod pipeline;
 mod service;
 mod watch;
@@ -21,6 +22,7 @@ use xmpp_parsers::message::Message;
 use xmpp_parsers::presence::Presence;
 
 pub use crate::reply::{error_reply, Refusal};
+pub use clock::Clock;
 
 use crate::component::{Handler, Outbox, NS_COMPONENT};
 use crate::invite::policies::Policies;
@@ -54,6 +56,8 @@ struct Inner {
     /// Held shared while a request is applied and its changes enqueued;
     /// held exclusively while state is reloaded after a failed commit.
     gate: Arc<tokio::sync::RwLock<()>>,
+    /// The time stamped on each request.
+    clock: Clock,
 }
 
 impl Router {
@@ -64,6 +68,18 @@ impl Router {
         store: Arc<dyn Store>,
         commits: CommitHandle,
         outbox: Outbox,
+    ) -> Self {
+        Self::with_clock(mix, policies, store, commits, outbox, Clock::System)
+    }
+
+    /// [`Router::new`], reading the time from `clock`.
+    pub fn with_clock(
+        mix: Service,
+        policies: Policies,
+        store: Arc<dyn Store>,
+        commits: CommitHandle,
+        outbox: Outbox,
+        clock: Clock,
     ) -> Self {
         let domain = mix.domain.clone();
         let mix = Arc::new(Mutex::new(mix));
@@ -85,6 +101,7 @@ impl Router {
                 commits,
                 pipeline,
                 gate,
+                clock,
             }),
         }
     }
@@ -193,7 +210,7 @@ impl Router {
             // Answers to our own requests; nothing is waiting for them yet.
             IqPayload::Result(_) | IqPayload::Error(_) => return,
         };
-        let now = now_micros();
+        let now = self.inner.clock.now_micros();
         let req = crate::mix::Request {
             from: &from,
             to: &to,
@@ -249,7 +266,7 @@ impl Router {
                     from: &from,
                     to: &to,
                     id: "",
-                    now: now_micros(),
+                    now: self.inner.clock.now_micros(),
                 };
                 self.mix().message(&req, &name, el, approx_size(el))
             }
@@ -292,12 +309,6 @@ fn approx_size(el: &Element) -> usize {
             .sum::<usize>()
         + el.texts().map(str::len).sum::<usize>();
     own + el.children().map(approx_size).sum::<usize>()
-}
-
-fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 impl Handler for Router {

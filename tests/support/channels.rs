@@ -63,9 +63,14 @@ impl ChannelConfig {
             .map(|d| format!("\"{d}\""))
             .collect::<Vec<_>>()
             .join(", ");
+        // The rate limits are far above what any scenario sends (the fault
+        // tests send bursts of 100 messages and 20 joins): these tests are
+        // about delivery and durability; `tests/rate_limits.rs` tests limits.
         format!(
             "[channels]\ncreate = [{create}]\nprivate_by_default = {}\nmax_per_user = {}\n\
-             max_participants = {}\n\n[limits]\nmax_message_bytes = {}\n",
+             max_participants = {}\n\n[limits]\nmax_message_bytes = {}\n\
+             messages_per_minute = 100000\nmessage_burst = 100000\n\
+             joins_per_minute = 100000\njoin_burst = 100000\n",
             self.private_by_default,
             self.max_per_user,
             self.max_participants,

@@ -292,7 +292,7 @@ fn config_seeds_parse_where_meant_to() {
 /// Writes the seed corpora (deterministic): run with
 /// `cargo test --lib write_fuzz_seeds -- --ignored`.
 #[test]
-#[ignore = "writes fuzz/corpus/{stanza_route,config_parse}; run by hand after a change to the seeds"]
+#[ignore = "writes fuzz/corpus/{stanza_route,config_parse,stanza_guard}; run by hand after a change to the seeds"]
 fn write_fuzz_seeds() {
     let stanzas = corpus_root().join("stanza_route");
     std::fs::create_dir_all(&stanzas).expect("mkdir");

@@ -10,6 +10,13 @@
 //! builds the reflected and the archived copies, renders the template once
 //! and makes 200 addressed copies. Its ratio is printed per copy, against
 //! one `serialise_per_copy`.
+//!
+//! How the verb's cost grows: `message_verb_{10,100,1000}` are the same for
+//! channels of 10, 100 and 1,000 participants, and `message_verb_200_of_10k`
+//! for the 200-participant channel on a service holding 10,000 channels
+//! (the others with their owner only). Each ratio is per copy, so a flat
+//! column means the cost is linear in participants and independent of the
+//! number of channels.
 
 mod common;
 
@@ -26,6 +33,8 @@ use xmpp_parsers::jid::{BareJid, Jid};
 
 const GROUP: &str = "fanout";
 const PARTICIPANTS: usize = 200;
+/// Channel sizes of the growth series.
+const SCALE: [usize; 3] = [10, 100, 1000];
 
 const REFLECTED: &str = "<message xmlns='jabber:component:accept' from='lounge@mix.localhost/5f3c9a1e0b7d42a8' id='6406b1f2a3c1-2a' type='groupchat'><body>Has anyone tried the new build yet? It starts in half the time for me &amp; uses less memory.</body><origin-id xmlns='urn:xmpp:sid:0' id='b6a1c0de-55aa-4f2e-9d1b-00000000002a'/><request xmlns='urn:xmpp:receipts'/><mix xmlns='urn:xmpp:mix:core:1'><nick>alice</nick><jid>alice@localhost</jid></mix><stanza-id xmlns='urn:xmpp:sid:0' by='lounge@mix.localhost' id='6406b1f2a3c1-2a'/></message>";
 
@@ -36,8 +45,9 @@ fn jid(s: &str) -> Jid {
 }
 
 /// A service with one channel, `lounge`, of `n` participants subscribed to
-/// messages, each with one online resource.
-fn channel_of(n: usize) -> Service {
+/// messages, each with one online resource, and `others` more channels
+/// holding only their owner.
+fn channel_of(n: usize, others: usize) -> Service {
     let rules = Rules {
         create_domains: vec!["localhost".into()],
         private_by_default: false,
@@ -72,6 +82,15 @@ fn channel_of(n: usize) -> Service {
         &mut rand::thread_rng(),
     )
     .expect("create");
+    for i in 0..others {
+        svc.create(
+            &req,
+            Create::named(ChannelName::new(format!("room{i}"))),
+            CoreVersion::V1,
+            &mut rand::thread_rng(),
+        )
+        .expect("create");
+    }
     let chan = jid("lounge@mix.localhost");
     for i in 0..n {
         let user = jid(&format!("user{i}@localhost/res-{i:04x}"));
@@ -114,7 +133,7 @@ fn main() {
     let template = Template::new(&reflected);
     let to = "user7@localhost/res-0007";
 
-    let mut svc = channel_of(PARTICIPANTS);
+    let mut svc = channel_of(PARTICIPANTS, 0);
     let incoming: Element = INCOMING.parse().expect("xml");
     let sender = jid("user0@localhost/res-0000");
     let chan = jid("lounge@mix.localhost");
@@ -145,6 +164,12 @@ fn main() {
             b.iter(|| black_box(&template).addressed(black_box(to)))
         });
         g.bench_function("message_verb_200", |b| b.iter(|| verb(&mut svc)));
+        for n in SCALE {
+            let mut svc = channel_of(n, 0);
+            g.bench_function(format!("message_verb_{n}"), |b| b.iter(|| verb(&mut svc)));
+        }
+        let mut many = channel_of(PARTICIPANTS, 9_999);
+        g.bench_function("message_verb_200_of_10k", |b| b.iter(|| verb(&mut many)));
         g.finish();
     }
     c.final_summary();
@@ -159,6 +184,10 @@ fn main() {
         &[
             ("addressed", 1.0),
             ("message_verb_200", PARTICIPANTS as f64),
+            ("message_verb_10", 10.0),
+            ("message_verb_100", 100.0),
+            ("message_verb_1000", 1000.0),
+            ("message_verb_200_of_10k", PARTICIPANTS as f64),
         ],
     );
 }

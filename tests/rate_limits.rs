@@ -71,6 +71,11 @@ fn joined(request: &Element, sent: &[String]) {
 
 /// Asserts `sent` is exactly one error to `request`: policy-violation,
 /// type wait, with a text starting `too many {what}: {limit}`.
+/// Sends `request` and checks it is refused by the `what` rate limit.
+fn refused(h: &Harness, request: &Element, what: &str, limit: &str) {
+    rate_limited(request, &h.send(request.clone()), what, limit);
+}
+
 fn rate_limited(request: &Element, sent: &[String], what: &str, limit: &str) {
     let stanzas = parse(sent);
     let [reply] = stanzas.as_slice() else {
@@ -108,12 +113,7 @@ fn a_message_past_the_burst_is_refused_unarchived_unreflected_then_allowed_again
     }
     let before = h.digest();
     let over = groupchat(BOB, "over");
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "messages",
-        "at most 120 per minute, 20 in a row",
-    );
+    refused(&h, &over, "messages", "at most 120 per minute, 20 in a row");
     assert_eq!(h.digest(), before, "nothing archived, nothing changed");
     // Another resource of the same account shares the limit.
     let other = groupchat("bob@localhost/phone", "other");
@@ -130,32 +130,17 @@ fn a_message_past_the_burst_is_refused_unarchived_unreflected_then_allowed_again
 
     // Just short of one interval: still refused. At one interval: one more.
     h.advance(MESSAGE_INTERVAL - Duration::from_millis(1));
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "messages",
-        "at most 120 per minute, 20 in a row",
-    );
+    refused(&h, &over, "messages", "at most 120 per minute, 20 in a row");
     assert_eq!(h.digest(), before);
     h.advance(Duration::from_millis(1));
     reflected(&h.send(groupchat(BOB, "again")), "one interval on");
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "messages",
-        "at most 120 per minute, 20 in a row",
-    );
+    refused(&h, &over, "messages", "at most 120 per minute, 20 in a row");
     // After the window the whole burst is back.
     h.advance(MINUTE);
     for i in 0..MESSAGE_BURST {
         reflected(&h.send(groupchat(BOB, &format!("n{i}"))), &format!("n{i}"));
     }
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "messages",
-        "at most 120 per minute, 20 in a row",
-    );
+    refused(&h, &over, "messages", "at most 120 per minute, 20 in a row");
 }
 
 #[test]
@@ -176,12 +161,7 @@ fn a_join_past_the_burst_is_refused_without_a_change_then_allowed_again() {
     );
     for from in [DAVE, DAVE_PAM] {
         let over = join(from, "over", "renamed");
-        rate_limited(
-            &over,
-            &h.send(over.clone()),
-            "joins",
-            "at most 30 per minute",
-        );
+        refused(&h, &over, "joins", "at most 30 per minute");
         assert_eq!(h.digest(), before, "no state change");
     }
     // A new joiner is not limited.
@@ -191,12 +171,7 @@ fn a_join_past_the_burst_is_refused_without_a_change_then_allowed_again() {
 
     h.advance(JOIN_INTERVAL - Duration::from_millis(1));
     let over = join(DAVE, "over", "renamed");
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "joins",
-        "at most 30 per minute",
-    );
+    refused(&h, &over, "joins", "at most 30 per minute");
     assert_eq!(h.digest(), before);
     h.advance(Duration::from_millis(1));
     joined(&over, &h.send(over.clone()));
@@ -207,12 +182,7 @@ fn a_join_past_the_burst_is_refused_without_a_change_then_allowed_again() {
         joined(&request, &h.send(request.clone()));
     }
     let over = join(DAVE, "over2", "x");
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "joins",
-        "at most 30 per minute",
-    );
+    refused(&h, &over, "joins", "at most 30 per minute");
 }
 
 #[test]
@@ -229,12 +199,7 @@ fn refused_joins_count_so_a_banned_account_retrying_is_throttled() {
         );
     }
     let over = join(MALLORY, "over", "mal");
-    rate_limited(
-        &over,
-        &h.send(over.clone()),
-        "joins",
-        "at most 30 per minute",
-    );
+    refused(&h, &over, "joins", "at most 30 per minute");
     assert_eq!(h.digest(), before);
 }
 

@@ -200,6 +200,10 @@ fn service_rows(t: &mut Table) {
     t.add("create from a remote server's user", iq("set", "zed@remote.example/r", DOMAIN, &create(" channel='zed'")), FORBIDDEN);
     t.add("create with a taken name", iq("set", ALICE, DOMAIN, &create(" channel='lounge'")), CONFLICT);
     t.add("create with a taken name in capitals", iq("set", BOB, DOMAIN, &create(" channel='LOUNGE'")), CONFLICT);
+    // Servers nodeprep localparts: this is lounge@… on the wire, and a
+    // fullwidth '＃' is a '#' (found by tests/bad_input_real.rs).
+    t.add("create with a taken name in fullwidth letters", iq("set", BOB, DOMAIN, &create(" channel='ＬＯＵＮＧＥ'")), CONFLICT);
+    t.add("create with a fullwidth '#' in the name", iq("set", ALICE, DOMAIN, &create(" channel='a＃b'")), BAD_REQUEST);
     t.add("create as an iq get", iq("get", ALICE, DOMAIN, &create(" channel='x'")), WRONG_IQ_TYPE);
     t.add("create to a channel's JID", iq("set", ALICE, LOUNGE, &create(" channel='x'")), UNAVAILABLE);
     let destroy = |attrs: &str| format!("<destroy xmlns='urn:xmpp:mix:core:1'{attrs}/>");
@@ -223,6 +227,8 @@ fn join_rows(t: &mut Table) {
     t.add("join with an empty nick", iq("set", DAVE, LOUNGE, &join("<nick>  </nick>")), NOT_ACCEPTABLE);
     t.add("join with a taken nick", iq("set", DAVE, LOUNGE, &join("<nick>bob</nick>")), CONFLICT);
     t.add("join with a taken nick in capitals", iq("set", DAVE, LOUNGE, &join("<nick>BOB</nick>")), CONFLICT);
+    // Nicks that clients show alike are one nick (RFC 8266 comparison).
+    t.add("join with a taken nick in fullwidth letters", iq("set", DAVE, LOUNGE, &join("<nick>ｂｏｂ</nick>")), CONFLICT);
     t.add("join with a 1 MiB nick", iq("set", DAVE, LOUNGE, &join(&format!("<nick>{}</nick>", big('n')))), TOO_BIG);
     t.add("join with two nicks", iq("set", DAVE, LOUNGE, &join("<nick>dave</nick><nick>david</nick>")), BAD_REQUEST);
     t.add("join with a subscribe without node", iq("set", DAVE, LOUNGE, "<join xmlns='urn:xmpp:mix:core:1'><subscribe/><nick>dave</nick></join>"), BAD_REQUEST);
@@ -271,6 +277,7 @@ fn member_rows(t: &mut Table) {
     t.add("setnick by a non-participant", iq("set", ZOE, LOUNGE, &setnick("<nick>zoe</nick>")), FORBIDDEN);
     t.add("setnick to a taken nick", iq("set", BOB, LOUNGE, &setnick("<nick>alice</nick>")), CONFLICT);
     t.add("setnick to a taken nick in capitals", iq("set", BOB, LOUNGE, &setnick("<nick>Carol</nick>")), CONFLICT);
+    t.add("setnick to a taken nick in fullwidth letters", iq("set", BOB, LOUNGE, &setnick("<nick>ＡＬＩＣＥ</nick>")), CONFLICT);
     t.add("setnick to 1 MiB", iq("set", BOB, LOUNGE, &setnick(&format!("<nick>{}</nick>", big('n')))), TOO_BIG);
     t.add("setnick of an unknown channel", iq("set", BOB, NOWHERE, &setnick("<nick>b</nick>")), NOT_FOUND);
     t.add("setnick as an iq get", iq("get", BOB, LOUNGE, &setnick("<nick>robert</nick>")), WRONG_IQ_TYPE);

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rand::RngCore;
 use xmpp_parsers::iq::Iq;
-use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 
 use super::{Channel, Outcome, Request, Service, Settings, VerbResult};
@@ -124,6 +124,11 @@ impl Service {
 
 /// A channel name becomes a JID localpart: refuse what would make an
 /// unusable or confusing address (XEP-0369 §4.6 reserves `#` for proxy JIDs).
+///
+/// The name is kept in the form every server puts the localpart in before
+/// routing (nodeprep: case folding and NFKC), so `ＬＯＵＮＧＥ` is the
+/// lounge and not a second channel that no address reaches. The checks run
+/// on that form too: NFKC makes a `#` of a fullwidth `＃`.
 fn validate_name(name: &str) -> Result<String, Refusal> {
     if name.is_empty() {
         return Err(Refusal::bad_request("the channel name is empty"));
@@ -135,19 +140,36 @@ fn validate_name(name: &str) -> Result<String, Refusal> {
             format!("channel names are at most {MAX_NAME_LEN} characters"),
         ));
     }
-    if name
-        .chars()
-        .any(|c| c == '#' || c == '/' || c == '@' || c.is_whitespace() || c.is_control())
-    {
+    let unusable = |n: &str| {
+        n.is_empty()
+            || n.chars()
+                .any(|c| c == '#' || c == '/' || c == '@' || c.is_whitespace() || c.is_control())
+    };
+    if unusable(name) {
         return Err(Refusal::bad_request(
             "a channel name may not contain #, /, @ or spaces",
         ));
     }
-    // Nodeprep lowercases; doing it here keeps one channel per spelling.
-    let lowered = name.to_lowercase();
-    Jid::new(&format!("{lowered}@example.org"))
-        .map_err(|e| Refusal::bad_request(format!("'{name}' cannot be a channel name: {e}")))?;
-    Ok(lowered)
+    let prepped = prep_name(name)
+        .ok_or_else(|| Refusal::bad_request(format!("'{name}' cannot be a channel name")))?;
+    if unusable(&prepped) {
+        return Err(Refusal::bad_request(format!(
+            "'{name}' reads as '{prepped}' in an address, and a channel name may not contain \
+             #, /, @ or spaces"
+        )));
+    }
+    Ok(prepped)
+}
+
+/// The localpart `name` becomes in a JID (nodeprep, RFC 6122 appendix A),
+/// which is how channels are keyed; None if it cannot be one. `@` and `/`
+/// would make the text parse as another JID, so they cannot.
+pub(super) fn prep_name(name: &str) -> Option<String> {
+    if name.contains(['@', '/']) {
+        return None;
+    }
+    let jid = BareJid::new(&format!("{name}@example.org")).ok()?;
+    jid.node().map(|n| n.as_str().to_owned())
 }
 
 /// An unguessable name for an ad-hoc channel (XEP-0369 §7.3.3).

@@ -14,7 +14,9 @@ impl Service {
     /// Destroys the channel named in `destroy`, with its participants,
     /// nodes and archive.
     pub fn destroy(&mut self, req: &Request<'_>, destroy: Destroy) -> VerbResult {
-        let name = destroy.channel.as_str().to_lowercase();
+        // Keyed like at creation; a name no JID can hold names no channel.
+        let name = super::create::prep_name(destroy.channel.as_str())
+            .unwrap_or_else(|| destroy.channel.as_str().to_lowercase());
         let ch = self.channel(&name)?;
         if !ch.is_owner(&req.sender()) {
             return Err(Refusal::new(

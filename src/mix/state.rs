@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 use xmpp_parsers::jid::{BareJid, Jid};
 
 use crate::store::{ChannelRecord, ParticipantRecord, Snapshot};
@@ -218,9 +219,16 @@ impl Channel {
     }
 }
 
-/// Case-folds a nick for uniqueness checks.
+/// The form in which nicks are compared for uniqueness, after RFC 8266's
+/// nickname comparison: spaces collapsed, case folded, NFKC. Without NFKC a
+/// fullwidth `ＡＬＩＣＥ` (or `ℌ` for `h`) would pass as another nick that
+/// every client shows as the same one: an impersonation. NFKC runs before
+/// the case folding too, for characters whose compatibility form is
+/// upper case.
 pub fn fold(nick: &str) -> String {
-    nick.to_lowercase()
+    let spaced = nick.split_whitespace().collect::<Vec<_>>().join(" ");
+    let compatible: String = spaced.nfkc().collect();
+    compatible.to_lowercase().nfkc().collect()
 }
 
 /// An Allowed or Banned item matches a bare JID, or every JID of a domain.

@@ -255,6 +255,22 @@ fn messages_are_archived_and_reflected_to_learned_resources() {
     assert_eq!(e.condition, DefinedCondition::PolicyViolation);
 }
 
+/// Nicks that every client shows alike are one nick (RFC 8266 comparison):
+/// through Prosody and ejabberd a join as `ｂｏｂ` (fullwidth) and a setnick
+/// to `ＡＬＩＣＥ` were accepted next to bob and alice
+/// (tests/bad_input_real.rs).
+#[test]
+fn lookalike_nicks_conflict() {
+    let mut svc = service();
+    join(&mut svc, "bob@localhost/phone", &join_nick("bob")).expect("bob");
+    join(&mut svc, "hal@localhost/phone", &join_nick("hal 9000")).expect("hal");
+    for lookalike in ["ｂｏｂ", "ＢＯＢ", "  bob ", "ℌal 9000", "hal\u{3000}9000"] {
+        let e = join(&mut svc, "carol@localhost/x", &join_nick(lookalike)).expect_err(lookalike);
+        assert_eq!(e.condition, DefinedCondition::Conflict, "{lookalike:?}");
+    }
+    join(&mut svc, "carol@localhost/x", &join_nick("bobby")).expect("a different nick");
+}
+
 #[test]
 fn setnick_subscriptions_and_leave() {
     let mut svc = service();

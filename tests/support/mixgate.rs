@@ -33,6 +33,10 @@ pub(crate) struct MixgateOptions {
     /// fault test mounts; by default `mixgate.db` in mixgate's temporary
     /// directory.
     pub(crate) store_path: Option<PathBuf>,
+    /// `[log] xml_trace`: mixgate logs every stanza it receives and sends
+    /// (`RECV …`, `SEND …`), so a test can tell which stanzas the server
+    /// passed on.
+    pub(crate) xml_trace: bool,
 }
 
 /// Output lines so far, and a signal for waiters.
@@ -95,6 +99,7 @@ impl Mixgate {
                 &options.component_toml,
                 &store,
                 &options.extra_toml,
+                options.xml_trace,
             ),
         )
         .expect("writing mixgate.toml");
@@ -339,6 +344,7 @@ fn render_config(
     component: &str,
     store: &Path,
     extra: &str,
+    xml_trace: bool,
 ) -> String {
     let secret = toml_escape(secret);
     let store = toml_escape(&store.to_string_lossy());
@@ -355,6 +361,7 @@ path = "{store}"
 
 [log]
 level = "debug"
+xml_trace = {xml_trace}
 
 {extra}
 "#

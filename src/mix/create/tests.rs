@@ -2,6 +2,7 @@ use rand::rngs::mock::StepRng;
 
 use super::*;
 use crate::mix::{Rules, State};
+use xmpp_parsers::jid::Jid;
 
 fn service() -> Service {
     Service::new(
@@ -90,6 +91,26 @@ fn limits_and_bad_names() {
     }
     let e = create_as(&mut svc, ALICE, Some("three"), &mut rng).expect_err("limit");
     assert_eq!(e.condition, DefinedCondition::PolicyViolation);
+}
+
+/// Servers nodeprep the localpart of every address before routing, so a
+/// name must be taken in that form: `ＴＥＡ` (fullwidth) is `tea@…` on the
+/// wire. Found through Prosody and ejabberd (tests/bad_input_real.rs): the
+/// create succeeded and made a channel that no address could reach.
+#[test]
+fn names_are_taken_in_their_nodeprep_form() {
+    let mut svc = service();
+    let mut rng = StepRng::new(1, 1);
+    create_as(&mut svc, ALICE, Some("tea"), &mut rng).expect("first");
+    let e = create_as(&mut svc, ALICE, Some("ＴＥＡ"), &mut rng).expect_err("same address");
+    assert_eq!(e.condition, DefinedCondition::Conflict);
+    let out = create_as(&mut svc, ALICE, Some("Ｃｏｆｆｅｅ"), &mut rng).expect("created");
+    assert!(svc.state.channels.contains_key("coffee"));
+    assert!(String::from(&out.replies[0]).contains("channel='coffee'"));
+    // NFKC turns a fullwidth '＃' into the proxy JID separator.
+    let mut svc = service();
+    let e = create_as(&mut svc, ALICE, Some("a＃b"), &mut rng).expect_err("reads as a#b");
+    assert_eq!(e.condition, DefinedCondition::BadRequest);
 }
 
 #[test]

@@ -45,6 +45,8 @@ use tokio_util::sync::CancellationToken;
 use xmpp_parsers::jid::BareJid;
 
 const SECRET: &str = "bench-secret";
+/// The channel the copies come from (only picks the link).
+const CHANNEL: &str = "lounge@mix.localhost";
 const STREAM_ID: &str = "bench-stream";
 
 // ---------------------------------------------------------------- the fake server
@@ -313,7 +315,7 @@ async fn ours(outbox: &Outbox, conn: &Conn, msgs: &[Element], to: &[String]) -> 
     measure(conn, msgs.len() * to.len(), bytes, async {
         for m in msgs {
             for copy in Template::new(m).addressed_all(&to) {
-                outbox.send_bytes(copy).await.expect("queued");
+                outbox.send_bytes(CHANNEL, copy).await.expect("queued");
             }
         }
     })
@@ -326,7 +328,7 @@ async fn prerendered(outbox: &Outbox, conn: &Conn, copies: Vec<Bytes>) -> Sample
     let bytes = copies.iter().map(|b| b.len() as u64).sum();
     measure(conn, n, bytes, async {
         for b in copies {
-            outbox.send_bytes(b).await.expect("queued");
+            outbox.send_bytes(CHANNEL, b).await.expect("queued");
         }
     })
     .await

@@ -114,7 +114,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
             .map_err(store_err)?;
 
     let settings = component::LinkSettings::from_config(&config);
-    let (outbox, queue) = component::queue(config.component.queue);
+    let (outbox, queues) = component::queues(config.component.queue, config.component.links);
     let invites = config.invites.clone();
     let policies = store::blocking(store.clone(), move |s| {
         invite::setup::policies(&invites, s).map_err(|e| store::StoreError::Invalid(e.to_string()))
@@ -133,7 +133,7 @@ pub async fn run(config: config::Config, shutdown: CancellationToken) -> Result<
         .limits
         .archive_retention
         .map(|keep| tokio::spawn(prune_archive(store, keep, shutdown.clone())));
-    component::run(settings, router, outbox, queue, shutdown).await;
+    component::run_links(settings, router, outbox, queues, shutdown).await;
     poller.abort();
     if let Some(p) = pruner {
         p.abort();

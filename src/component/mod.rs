@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 use minidom::Element;
 use tokio_util::sync::CancellationToken;
 use tokio_xmpp::xmlstream::Timeouts;
+use tracing::Instrument as _;
 use xmpp_parsers::jid::BareJid;
 
 pub use backoff::Backoff;
 pub use guard::{refusal_for, Breach, Guard, MAX_DEPTH, MAX_TOKEN, NS_GUARD};
 pub use handshake::{escape_attr, ConnectError, NS_COMPONENT, NS_STREAM};
-pub use writer::{queue, Closed, Outbox, Outgoing, Queue, XML_TRACE_TARGET};
+pub use writer::{queue, queues, Closed, Outbox, Outgoing, Queue, XML_TRACE_TARGET};
 
 use crate::config::{Config, Secret};
 use session::SessionEnd;
@@ -109,6 +110,55 @@ pub async fn run<H: Handler>(
     queue: Queue,
     shutdown: CancellationToken,
 ) {
+    run_link(0, settings, handler, outbox, queue, shutdown).await;
+}
+
+/// Runs one link per queue (from [`queues`](writer::queues)), all for the
+/// same component domain, each in its own task so the links' parsing and
+/// writing spread over the runtime's threads. ejabberd accepts several
+/// connections for one component domain and spreads what it routes to it
+/// over them; Prosody refuses a second one. Returns once every link is
+/// closed.
+pub async fn run_links<H: Handler + Clone>(
+    settings: LinkSettings,
+    handler: H,
+    outbox: Outbox,
+    queues: Vec<Queue>,
+    shutdown: CancellationToken,
+) {
+    let tasks: Vec<_> = queues
+        .into_iter()
+        .enumerate()
+        .map(|(link, queue)| {
+            let span = tracing::info_span!("link", n = link);
+            tokio::spawn(
+                run_link(
+                    link,
+                    settings.clone(),
+                    handler.clone(),
+                    outbox.clone(),
+                    queue,
+                    shutdown.clone(),
+                )
+                .instrument(span),
+            )
+        })
+        .collect();
+    for task in tasks {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "a component link task failed");
+        }
+    }
+}
+
+async fn run_link<H: Handler>(
+    link: usize,
+    settings: LinkSettings,
+    handler: H,
+    outbox: Outbox,
+    queue: Queue,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Backoff::default();
     let addr = format!("{}:{}", settings.host, settings.port);
     loop {
@@ -130,7 +180,16 @@ pub async fn run<H: Handler>(
                 let up = Instant::now();
                 tracing::info!(server = %addr, jid = %settings.jid, "component link up; service ready");
                 match session::serve(
-                    stream, sock, &settings, &handler, &outbox, &queue, &shutdown,
+                    stream,
+                    sock,
+                    &settings,
+                    &handler,
+                    &outbox,
+                    session::Lane {
+                        queue: &queue,
+                        link,
+                    },
+                    &shutdown,
                 )
                 .await
                 {

@@ -22,6 +22,12 @@ const KEEPALIVE_ID: &str = "mixgate-keepalive-";
 /// How long a clean close waits for the server's own `</stream:stream>`.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
+/// Which of the component's links a session serves, and that link's queue.
+pub(super) struct Lane<'a> {
+    pub(super) queue: &'a Queue,
+    pub(super) link: usize,
+}
+
 /// How a session ended.
 #[derive(Debug)]
 pub(super) enum SessionEnd {
@@ -38,9 +44,10 @@ pub(super) async fn serve<H: Handler>(
     settings: &LinkSettings,
     handler: &H,
     outbox: &Outbox,
-    queue: &Queue,
+    lane: Lane<'_>,
     shutdown: &CancellationToken,
 ) -> SessionEnd {
+    let Lane { queue, link } = lane;
     let close = CancellationToken::new();
     let mut writer = tokio::spawn(writer::run(
         sock,
@@ -48,7 +55,7 @@ pub(super) async fn serve<H: Handler>(
         close.clone(),
         settings.xml_trace,
     ));
-    let mut pinger = Pinger::new(settings);
+    let mut pinger = Pinger::new(settings, link);
     let mut tick = tokio::time::interval(settings.ping_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.reset();
@@ -150,6 +157,8 @@ fn is_keepalive_answer(el: &Element) -> bool {
 
 /// Keepalive state: when we last heard from the server, and ping ids.
 struct Pinger {
+    /// The link this pinger tests; its pings must leave on it.
+    link: usize,
     from: String,
     to: String,
     last_heard: Instant,
@@ -157,8 +166,9 @@ struct Pinger {
 }
 
 impl Pinger {
-    fn new(settings: &LinkSettings) -> Self {
+    fn new(settings: &LinkSettings, link: usize) -> Self {
         Self {
+            link,
             from: settings.jid.to_string(),
             to: settings.ping_to.to_string(),
             last_heard: Instant::now(),
@@ -186,6 +196,6 @@ impl Pinger {
             .attr(xml_ncname!("to").into(), self.to.as_str())
             .append(Element::builder("ping", "urn:xmpp:ping").build())
             .build();
-        let _ = outbox.send(iq).await;
+        let _ = outbox.send_on(self.link, iq).await;
     }
 }

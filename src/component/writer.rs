@@ -44,20 +44,65 @@ pub enum Outgoing {
     Bytes(Bytes),
 }
 
-/// A cheap, cloneable handle to the writer queue. It outlives connections:
-/// stanzas queued while the link is down go out once it is back.
+/// A cheap, cloneable handle to the writer queues, one per link. It
+/// outlives connections: stanzas queued while a link is down go out once it
+/// is back.
+///
+/// With several links (`[component] links`), each stanza goes to the queue
+/// of the link its channel hashes to: everything a channel sends (copies,
+/// replies, notifications) leaves on one link, in order, so no recipient
+/// sees two stanzas of a channel swapped by two server processes.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Outgoing>,
+    tx: Arc<[mpsc::Sender<Outgoing>]>,
 }
 
-/// The receiving end, handed from one connection's writer to the next.
+/// The receiving end of one link's queue, handed from one connection's
+/// writer to the next.
 pub type Queue = Arc<Mutex<mpsc::Receiver<Outgoing>>>;
 
-/// A new queue with room for `capacity` stanzas.
+/// A new queue with room for `capacity` stanzas, for one link.
 pub fn queue(capacity: usize) -> (Outbox, Queue) {
-    let (tx, rx) = mpsc::channel(capacity);
-    (Outbox { tx }, Arc::new(Mutex::new(rx)))
+    let (outbox, mut queues) = queues(capacity, 1);
+    let queue = queues.pop().unwrap_or_else(|| unreachable_queue(capacity));
+    (outbox, queue)
+}
+
+/// `links` queues of `capacity` stanzas each, behind one outbox.
+pub fn queues(capacity: usize, links: usize) -> (Outbox, Vec<Queue>) {
+    let (tx, rx): (Vec<_>, Vec<_>) = (0..links.max(1))
+        .map(|_| {
+            let (tx, rx) = mpsc::channel(capacity);
+            (tx, Arc::new(Mutex::new(rx)))
+        })
+        .unzip();
+    (Outbox { tx: tx.into() }, rx)
+}
+
+/// `queues` always makes at least one queue; this only satisfies the types.
+fn unreachable_queue(capacity: usize) -> Queue {
+    Arc::new(Mutex::new(mpsc::channel(capacity).1))
+}
+
+/// The link a stanza from `from` leaves on: a hash of its channel's bare JID
+/// (FNV-1a, stable and cheap; balance, not secrecy, is all that matters
+/// here). A participant's proxy JID (`id#channel@domain`) counts as its
+/// channel.
+fn shard(from: &str, links: usize) -> usize {
+    if links <= 1 {
+        return 0;
+    }
+    let bare = from.split('/').next().unwrap_or(from);
+    let bare = match bare.split_once('#') {
+        Some((_, channel)) if channel.contains('@') => channel,
+        _ => bare,
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bare.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % links as u64) as usize
 }
 
 /// The queue's receiver is gone: mixgate is shutting down.
@@ -66,25 +111,63 @@ pub fn queue(capacity: usize) -> (Outbox, Queue) {
 pub struct Closed;
 
 impl Outbox {
-    /// Queues a stanza, waiting while the queue is full.
+    /// Queues a stanza on the link of its `from`, waiting while that queue
+    /// is full.
     pub async fn send(&self, el: Element) -> Result<(), Closed> {
-        self.tx
-            .send(Outgoing::Element(el))
-            .await
-            .map_err(|_| Closed)
+        let link = shard(el.attr("from").unwrap_or(""), self.tx.len());
+        self.send_on(link, el).await
     }
 
-    /// Queues a pre-rendered stanza, waiting while the queue is full.
-    pub async fn send_bytes(&self, bytes: Bytes) -> Result<(), Closed> {
-        self.tx
-            .send(Outgoing::Bytes(bytes))
-            .await
-            .map_err(|_| Closed)
+    /// Queues a stanza on link `link` (a keepalive must test its own link).
+    pub async fn send_on(&self, link: usize, el: Element) -> Result<(), Closed> {
+        match self.tx.get(link) {
+            Some(tx) => tx.send(Outgoing::Element(el)).await.map_err(|_| Closed),
+            None => Err(Closed),
+        }
     }
 
-    /// Stanzas currently waiting (for metrics and tests).
+    /// Queues a stanza pre-rendered with `from` as its sender (a channel's
+    /// JID), on that sender's link, waiting while the queue is full.
+    pub async fn send_bytes(&self, from: &str, bytes: Bytes) -> Result<(), Closed> {
+        let link = shard(from, self.tx.len());
+        match self.tx.get(link) {
+            Some(tx) => tx.send(Outgoing::Bytes(bytes)).await.map_err(|_| Closed),
+            None => Err(Closed),
+        }
+    }
+
+    /// How many links this outbox feeds.
+    pub fn links(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Stanzas currently waiting, over all links (for metrics and tests).
     pub fn queued(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.tx
+            .iter()
+            .map(|tx| tx.max_capacity() - tx.capacity())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard;
+
+    #[test]
+    fn a_channel_and_its_occupants_share_a_link() {
+        for links in 1..5 {
+            let c = shard("lounge@mix.localhost", links);
+            assert!(c < links);
+            assert_eq!(shard("lounge@mix.localhost/5f3c9a1e0b7d42a8", links), c);
+            assert_eq!(shard("5f3c9a1e0b#lounge@mix.localhost", links), c);
+        }
+        assert_eq!(shard("anything", 1), 0);
+        // Channels spread over the links.
+        let used: std::collections::HashSet<_> = (0..64)
+            .map(|i| shard(&format!("room{i}@mix.localhost"), 4))
+            .collect();
+        assert_eq!(used.len(), 4);
     }
 }
 

@@ -111,6 +111,9 @@ pub struct ComponentConfig {
     /// Capacity of the writer queue, in stanzas. When it is full, reading
     /// from the server pauses: backpressure instead of unbounded memory.
     pub queue: usize,
+    /// Connections to open for the component domain, each with its own
+    /// queue of `queue` stanzas (ejabberd only: Prosody refuses a second).
+    pub links: usize,
 }
 
 /// `[storage]`.
@@ -196,6 +199,7 @@ impl Config {
             format_duration(c.read_timeout)
         );
         let _ = writeln!(out, "queue = {}", c.queue);
+        let _ = writeln!(out, "links = {}", c.links);
         let _ = writeln!(
             out,
             "\n[storage]\npath = \"{}\"",

@@ -12,6 +12,10 @@ use super::{
     ConfigError, LogConfig, Secret, SecretSource, StorageConfig,
 };
 
+/// The most links one instance opens: beyond the server's cores, more
+/// links only cost memory.
+const MAX_LINKS: usize = 16;
+
 /// The whole file. Every table denies unknown keys.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +45,7 @@ struct RawComponent {
     connect_timeout: Option<Spanned<String>>,
     read_timeout: Option<Spanned<String>>,
     queue: Option<Spanned<usize>>,
+    links: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -217,6 +222,17 @@ pub(super) fn validate(
         Some(q) => *q.get_ref(),
         None => 4096,
     };
+    let links = match &comp.links {
+        Some(n) if !(1..=MAX_LINKS).contains(n.get_ref()) => {
+            return Err(cx.err(
+                "component.links",
+                Some(n),
+                format!("must be between 1 and {MAX_LINKS}"),
+            ))
+        }
+        Some(n) => *n.get_ref(),
+        None => 1,
+    };
 
     let storage = StorageConfig {
         path: cx.resolve(
@@ -247,6 +263,7 @@ pub(super) fn validate(
             connect_timeout,
             read_timeout,
             queue,
+            links,
         },
         storage,
         channels,

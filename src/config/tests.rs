@@ -363,3 +363,18 @@ fn a_value_of_the_wrong_type_names_its_key() {
         "{e}"
     );
 }
+
+#[test]
+fn links_default_to_one_and_are_bounded() {
+    assert_eq!(parse(MINIMAL).expect("valid").component.links, 1);
+    let c = parse(&format!("{MINIMAL}links = 4\n")).expect("valid");
+    assert_eq!(c.component.links, 4);
+    assert!(c.render().contains("links = 4"));
+    for bad in ["0", "17"] {
+        let e = err_text(&format!("{MINIMAL}links = {bad}\n"));
+        assert!(
+            e.contains("component.links") && e.contains("between 1 and 16"),
+            "{e}"
+        );
+    }
+}

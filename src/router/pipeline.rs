@@ -105,8 +105,10 @@ pub(super) fn spawn(
                                     return;
                                 }
                             }
+                            // Copies come from the channel the request was to.
+                            let from = request.as_ref().and_then(|r| r.attr("to")).unwrap_or("");
                             for b in rendered {
-                                if outbox.send_bytes(b).await.is_err() {
+                                if outbox.send_bytes(from, b).await.is_err() {
                                     return;
                                 }
                             }

@@ -46,4 +46,5 @@ mod durability;
 mod errors;
 mod faults;
 mod join;
+mod links;
 mod messages;

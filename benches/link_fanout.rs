@@ -27,6 +27,12 @@
 //!
 //! For profiling one path alone, `LINK_FANOUT_ONLY=ours` (or `naive`,
 //! `prerendered`) skips the others; the ratios are then not printed.
+//!
+//! `LINK_FANOUT_ONLY=links cargo bench --bench link_fanout -- [runs] [messages] [recipients]`
+//! instead compares one link with two (`[component] links`): the same
+//! fan-out, its messages alternating between two channels that sit on
+//! different links, through one link and through two, each to its own fake
+//! server, and prints our CPU per copy for both and their ratio.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -104,13 +110,24 @@ struct FakeServer {
 
 impl FakeServer {
     fn start() -> Self {
+        Self::start_counting(false)
+    }
+
+    /// With `shared`, every connection counts into one [`Conn`], so a bench
+    /// over several links can wait for all their bytes at once.
+    fn start_counting(shared: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let (tx, conns) = std::sync::mpsc::channel();
+        let common = Conn::default();
         std::thread::spawn(move || {
             for tcp in listener.incoming() {
                 let Ok(tcp) = tcp else { return };
-                let conn = Conn::default();
+                let conn = if shared {
+                    common.clone()
+                } else {
+                    Conn::default()
+                };
                 let tx = tx.clone();
                 std::thread::spawn(move || serve(tcp, &conn, &tx));
             }
@@ -346,6 +363,115 @@ impl Handler for Up {
     }
 }
 
+/// Reports once `left` more links have come up.
+#[derive(Clone)]
+struct AllUp(Arc<Mutex<(usize, Option<oneshot::Sender<()>>)>>);
+
+impl Handler for AllUp {
+    async fn handle(&self, _element: Element, _outbox: &Outbox) {}
+    async fn link_up(&self, _outbox: &Outbox) {
+        let mut s = self.0.lock().expect("lock");
+        s.0 = s.0.saturating_sub(1);
+        if s.0 == 0 {
+            if let Some(tx) = s.1.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+}
+
+/// `ours`, with the messages alternating between two channels that `outbox`
+/// puts on different links when it has two.
+async fn ours_two_channels(
+    outbox: &Outbox,
+    conn: &Conn,
+    msgs: &[Element],
+    to: &[String],
+    channels: [&str; 2],
+) -> Sample {
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let bytes: u64 = msgs
+        .iter()
+        .map(|m| {
+            let t = Template::new(m);
+            to.iter().map(|r| t.addressed(r).len() as u64).sum::<u64>()
+        })
+        .sum();
+    measure(conn, msgs.len() * to.len(), bytes, async {
+        for (i, m) in msgs.iter().enumerate() {
+            let from = channels[i % 2];
+            for copy in Template::new(m).addressed_all(&to) {
+                outbox.send_bytes(from, copy).await.expect("queued");
+            }
+        }
+    })
+    .await
+}
+
+/// Goal 4 of issue 6: does a second link cost CPU per copy? The same
+/// fan-out (messages alternating between two channels on different links)
+/// through one link and through two, in alternating order per run, on this
+/// one thread; prints our CPU per copy for each and their ratio.
+async fn compare_links(runs: usize, settings: LinkSettings, msgs: &[Element], to: &[String]) {
+    let one_server = FakeServer::start_counting(true);
+    let two_server = FakeServer::start_counting(true);
+    let shutdown = CancellationToken::new();
+    let mut outboxes = Vec::new();
+    let mut conns = Vec::new();
+    for (server, links) in [(&one_server, 1), (&two_server, 2)] {
+        let (outbox, queues) = component::queues(4096, links);
+        let (tx, rx) = oneshot::channel();
+        let up = AllUp(Arc::new(Mutex::new((links, Some(tx)))));
+        tokio::spawn(component::run_links(
+            LinkSettings {
+                port: server.port,
+                ..settings.clone()
+            },
+            up,
+            outbox.clone(),
+            queues,
+            shutdown.clone(),
+        ));
+        rx.await.expect("links up");
+        let conn = server.next_conn();
+        for _ in 1..links {
+            server.next_conn();
+        }
+        outboxes.push(outbox);
+        conns.push(conn);
+    }
+    // Two channels the two-link outbox puts on different links.
+    let first = "room0@mix.localhost";
+    let second = (1..)
+        .map(|i| format!("room{i}@mix.localhost"))
+        .find(|c| outboxes[1].link_of(c) != outboxes[1].link_of(first))
+        .expect("some channel hashes to the other link");
+    let channels = [first, second.as_str()];
+    let mut one_ns = Vec::new();
+    let mut two_ns = Vec::new();
+    let mut ratio = Vec::new();
+    for run in 0..runs {
+        let mut got = [0.0; 2];
+        for k in 0..2 {
+            let v = (run + k) % 2;
+            let s = ours_two_channels(&outboxes[v], &conns[v], msgs, to, channels).await;
+            got[v] = s.cpu_ns();
+        }
+        println!(
+            "run {run}: one link {:>6.1} ns CPU/copy | two links {:>6.1} ns CPU/copy",
+            got[0], got[1]
+        );
+        one_ns.push(got[0]);
+        two_ns.push(got[1]);
+        ratio.push(got[1] / got[0]);
+    }
+    println!("-- medians of {runs} runs (min, max): our CPU per copy, one link against two");
+    report("one link: our CPU ns/copy", &mut one_ns, "");
+    report("two links: our CPU ns/copy", &mut two_ns, "");
+    report("ratio two links/one link, CPU per copy", &mut ratio, "");
+    shutdown.cancel();
+}
+
 fn median(v: &mut [f64]) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     (v[v.len() / 2], v[0], v[v.len() - 1])
@@ -412,6 +538,7 @@ async fn run(runs: usize, n_msgs: usize, n_to: usize) {
         xml_trace: false,
         max_stanza_bytes: 128 * 1024,
     };
+    let settings_for_links = settings.clone();
     let link = tokio::spawn(component::run(
         settings,
         Up(Mutex::new(Some(up_tx))),
@@ -447,6 +574,10 @@ async fn run(runs: usize, n_msgs: usize, n_to: usize) {
         ("ratio naive/prerendered, CPU per copy", vec![]),
     ];
     let only = std::env::var("LINK_FANOUT_ONLY").unwrap_or_default();
+    if only == "links" {
+        compare_links(runs, settings_for_links, &msgs, &to).await;
+        return;
+    }
     for run in 0..runs {
         let recipients: Vec<&str> = to.iter().map(String::as_str).collect();
         let mut pre: Vec<Bytes> = if only.is_empty() || only == "prerendered" {

@@ -136,6 +136,11 @@ impl Outbox {
         }
     }
 
+    /// The link stanzas from `from` leave on.
+    pub fn link_of(&self, from: &str) -> usize {
+        shard(from, self.tx.len())
+    }
+
     /// How many links this outbox feeds.
     pub fn links(&self) -> usize {
         self.tx.len()

@@ -399,9 +399,10 @@ async fn ours_two_channels(
         .sum();
     measure(conn, msgs.len() * to.len(), bytes, async {
         for (i, m) in msgs.iter().enumerate() {
-            let from = channels[i % 2];
+            // As the router's pipeline does: the link once per message.
+            let link = outbox.link_of(channels[i % 2]);
             for copy in Template::new(m).addressed_all(&to) {
-                outbox.send_bytes(from, copy).await.expect("queued");
+                outbox.send_bytes_on(link, copy).await.expect("queued");
             }
         }
     })

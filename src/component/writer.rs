@@ -129,7 +129,12 @@ impl Outbox {
     /// Queues a stanza pre-rendered with `from` as its sender (a channel's
     /// JID), on that sender's link, waiting while the queue is full.
     pub async fn send_bytes(&self, from: &str, bytes: Bytes) -> Result<(), Closed> {
-        let link = shard(from, self.tx.len());
+        self.send_bytes_on(self.link_of(from), bytes).await
+    }
+
+    /// Queues a pre-rendered stanza on link `link` ([`Outbox::link_of`] its
+    /// sender): a fan-out asks once per message, not once per copy.
+    pub async fn send_bytes_on(&self, link: usize, bytes: Bytes) -> Result<(), Closed> {
         match self.tx.get(link) {
             Some(tx) => tx.send(Outgoing::Bytes(bytes)).await.map_err(|_| Closed),
             None => Err(Closed),

@@ -107,8 +107,9 @@ pub(super) fn spawn(
                             }
                             // Copies come from the channel the request was to.
                             let from = request.as_ref().and_then(|r| r.attr("to")).unwrap_or("");
+                            let link = outbox.link_of(from);
                             for b in rendered {
-                                if outbox.send_bytes(from, b).await.is_err() {
+                                if outbox.send_bytes_on(link, b).await.is_err() {
                                     return;
                                 }
                             }

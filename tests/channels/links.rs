@@ -19,20 +19,21 @@ const MESSAGES_EACH: usize = 15;
 /// because everything a channel sends leaves on one link. (The order of
 /// one sender's messages can still differ from the order they were sent
 /// in, as ejabberd's default balancing picks a link per stanza at random;
-/// the README tells admins to set `domain_balancing` to `bare_source`.)
+/// the README tells admins to set `domain_balancing` to `bare_destination`.)
 #[test]
 fn ejabberd_two_links_deliver_each_message_once_in_one_order() {
     two_links(None);
 }
 
-/// With the `domain_balancing` the README gives (`bare_source`), each
-/// sender's messages also arrive in the order they were sent. (Without
+/// With the `domain_balancing` the README gives (`bare_destination`, which
+/// pins each channel to one link inbound too), each sender's messages also
+/// arrive in the order they were sent. (Without
 /// `component_number`, ejabberd 23.01 closes every handshake for the
 /// domain: found here.)
 #[test]
-fn ejabberd_two_links_with_bare_source_balancing_keep_each_senders_order() {
+fn ejabberd_two_links_with_bare_destination_balancing_keep_each_senders_order() {
     two_links(Some(
-        "domain_balancing:\n  \"mix.localhost\":\n    type: bare_source\n    component_number: 2\n",
+        "domain_balancing:\n  \"mix.localhost\":\n    type: bare_destination\n    component_number: 2\n",
     ));
 }
 

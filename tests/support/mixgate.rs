@@ -33,6 +33,10 @@ pub(crate) struct MixgateOptions {
     /// fault test mounts; by default `mixgate.db` in mixgate's temporary
     /// directory.
     pub(crate) store_path: Option<PathBuf>,
+    /// `[log] level`; `debug` when `None`, which is what a failing test
+    /// wants. The load generator asks for `info`: debug logging of every
+    /// stanza would be most of what it measures.
+    pub(crate) log_level: Option<String>,
 }
 
 /// Output lines so far, and a signal for waiters.
@@ -95,6 +99,7 @@ impl Mixgate {
                 &options.component_toml,
                 &store,
                 &options.extra_toml,
+                options.log_level.as_deref().unwrap_or("debug"),
             ),
         )
         .expect("writing mixgate.toml");
@@ -339,6 +344,7 @@ fn render_config(
     component: &str,
     store: &Path,
     extra: &str,
+    log_level: &str,
 ) -> String {
     let secret = toml_escape(secret);
     let store = toml_escape(&store.to_string_lossy());
@@ -354,7 +360,7 @@ secret = "{secret}"
 path = "{store}"
 
 [log]
-level = "debug"
+level = "{log_level}"
 
 {extra}
 "#

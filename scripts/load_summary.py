@@ -107,10 +107,18 @@ def main():
     print("goal 3 (>= 3.5 at 50, >= 1.5 at 200): mixgate / mod_mix on ejabberd, deliveries/s")
     for s in ["fanout50", "fanout200"]:
         print(f"  {s:<10} {fmt(ratios('ejabberd-mixgate', 'ejabberd-modmix', s, 'deliveries_per_s'))}")
+    print("  the ceiling for any component: ideal component / mod_mix, same runs")
+    for s in ["fanout50", "fanout200"]:
+        print(f"  {s:<10} {fmt(ratios('ejabberd-ideal', 'ejabberd-modmix', s, 'deliveries_per_s'))}")
     print("goal 3 latency at a fixed offered rate (latency50: 20 msgs/s, 50 participants):"
           " mixgate / mod_mix")
     for key in ["p50_ms", "p99_ms"]:
         print(f"  {key:<7} {fmt(ratios('ejabberd-mixgate', 'ejabberd-modmix', 'latency50', key))}")
+    print("  latency50, mixgate / ideal component on the same server")
+    for server in ["prosody", "ejabberd"]:
+        for key in ["p50_ms", "p99_ms"]:
+            print(f"  {server:<9} {key:<7} "
+                  f"{fmt(ratios(server + '-mixgate', server + '-ideal', 'latency50', key))}")
     print("goal 3 flat rate (>= 0.90): last 10 % / first 10 % of the history20 run")
     for t in ["prosody-mixgate", "ejabberd-mixgate", "ejabberd-modmix"]:
         rs = [by[(t, "history20", r)] for r in runs if (t, "history20", r) in by]

@@ -89,6 +89,8 @@ pub(crate) struct Ejabberd {
     c2s_port: u16,
     component_port: u16,
     dist_port: u16,
+    /// The Erlang cookie, for a hidden node of our own (bulk registration).
+    cookie: String,
     secret: String,
     /// The `ejabberdctl foreground` wrapper.
     child: Option<Child>,
@@ -110,6 +112,11 @@ impl Ejabberd {
     /// The Erlang distribution port (what epmd's 4369 would be).
     pub(crate) fn dist_port(&self) -> u16 {
         self.dist_port
+    }
+
+    /// The Erlang cookie the node was started with.
+    pub(crate) fn cookie(&self) -> &str {
+        &self.cookie
     }
 
     fn etc(&self) -> PathBuf {
@@ -407,6 +414,7 @@ impl XmppServer for Ejabberd {
             c2s_port,
             component_port,
             dist_port,
+            cookie,
             secret,
             child: None,
             beam_pid: None,

@@ -37,6 +37,10 @@ pub(crate) struct MixgateOptions {
     /// (`RECV …`, `SEND …`), so a test can tell which stanzas the server
     /// passed on.
     pub(crate) xml_trace: bool,
+    /// `[log] level`; `debug` when `None`, which is what a failing test
+    /// wants. The load generator asks for `info`: debug logging of every
+    /// stanza would be most of what it measures.
+    pub(crate) log_level: Option<String>,
 }
 
 /// Output lines so far, and a signal for waiters.
@@ -96,10 +100,8 @@ impl Mixgate {
                 server.component_jid(),
                 &server.component_addr().to_string(),
                 secret,
-                &options.component_toml,
                 &store,
-                &options.extra_toml,
-                options.xml_trace,
+                &options,
             ),
         )
         .expect("writing mixgate.toml");
@@ -341,11 +343,13 @@ fn render_config(
     jid: &str,
     server: &str,
     secret: &str,
-    component: &str,
     store: &Path,
-    extra: &str,
-    xml_trace: bool,
+    options: &MixgateOptions,
 ) -> String {
+    let component = &options.component_toml;
+    let extra = &options.extra_toml;
+    let xml_trace = options.xml_trace;
+    let log_level = options.log_level.as_deref().unwrap_or("debug");
     let secret = toml_escape(secret);
     let store = toml_escape(&store.to_string_lossy());
     format!(
@@ -360,7 +364,7 @@ secret = "{secret}"
 path = "{store}"
 
 [log]
-level = "debug"
+level = "{log_level}"
 xml_trace = {xml_trace}
 
 {extra}

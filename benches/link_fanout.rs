@@ -319,16 +319,21 @@ async fn naive(
     .await
 }
 
-/// The real path: render once per message, splice per copy, queue, write.
-async fn ours(outbox: &Outbox, conn: &Conn, msgs: &[Element], to: &[String]) -> Sample {
-    let to: Vec<&str> = to.iter().map(String::as_str).collect();
-    let bytes: u64 = msgs
-        .iter()
+/// The bytes of every spliced copy of `msgs` to `to`, computed outside
+/// the clock.
+fn spliced_bytes(msgs: &[Element], to: &[&str]) -> u64 {
+    msgs.iter()
         .map(|m| {
             let t = Template::new(m);
             to.iter().map(|r| t.addressed(r).len() as u64).sum::<u64>()
         })
-        .sum();
+        .sum()
+}
+
+/// The real path: render once per message, splice per copy, queue, write.
+async fn ours(outbox: &Outbox, conn: &Conn, msgs: &[Element], to: &[String]) -> Sample {
+    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+    let bytes = spliced_bytes(msgs, &to);
     measure(conn, msgs.len() * to.len(), bytes, async {
         for m in msgs {
             for copy in Template::new(m).addressed_all(&to) {
@@ -390,13 +395,7 @@ async fn ours_two_channels(
     channels: [&str; 2],
 ) -> Sample {
     let to: Vec<&str> = to.iter().map(String::as_str).collect();
-    let bytes: u64 = msgs
-        .iter()
-        .map(|m| {
-            let t = Template::new(m);
-            to.iter().map(|r| t.addressed(r).len() as u64).sum::<u64>()
-        })
-        .sum();
+    let bytes = spliced_bytes(msgs, &to);
     measure(conn, msgs.len() * to.len(), bytes, async {
         for (i, m) in msgs.iter().enumerate() {
             // As the router's pipeline does: the link once per message.

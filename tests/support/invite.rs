@@ -957,9 +957,12 @@ impl<S: XmppServer> Inv<S> {
         invitation: &Invitation,
     ) -> Invitation {
         let id = format!("invmsg-{}", super::server::random_tag());
+        // To the full JID: a message to the bare JID reaches only resources
+        // whose available presence the server has already handled, and the
+        // invitee's presence races this message (a CI run lost it once).
         inviter.send(client(&format!(
             "<message id='{id}' to='{}' type='chat'><body>Join us in {}?</body>{}</message>",
-            invitee.bare_jid(),
+            invitee.jid(),
             invitation.channel,
             invitation.xml()
         )));

@@ -27,7 +27,7 @@ use minidom::Element;
 use mixgate::invite::open::OpenPolicy;
 use mixgate::invite::policy::{AdmitRequest, ChannelFacts, InvitePolicy};
 use mixgate::mix::fanout::Template;
-use mixgate::mix::{Request, Rules, Service, State};
+use mixgate::mix::{Request, Service, State};
 use mixgate::xml::{parse_join, ChannelName, CoreVersion, Create};
 use xmpp_parsers::jid::{BareJid, Jid};
 
@@ -48,20 +48,7 @@ fn jid(s: &str) -> Jid {
 /// messages, each with one online resource, and `others` more channels
 /// holding only their owner.
 fn channel_of(n: usize, others: usize) -> Service {
-    let rules = Rules {
-        create_domains: vec!["localhost".into()],
-        private_by_default: false,
-        max_channels_per_user: usize::MAX,
-        max_participants: usize::MAX,
-        max_nick_chars: 64,
-        max_message_bytes: 65536,
-        invite_ttl: std::time::Duration::from_secs(3600),
-        max_pending: 10,
-        invites_per_hour: 10,
-        // Limits no bench reaches: they measure the work, not refusals.
-        join_rate: mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX),
-        message_rate: mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX),
-    };
+    let rules = common::unbounded_rules();
     let mut svc = Service::new(
         BareJid::new("mix.localhost").expect("jid"),
         State::default(),

@@ -14,6 +14,8 @@
 //! the target directory (a real disk, not tmpfs); the memory store commits
 //! instantly, so the ratio is what durability costs.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +23,7 @@ use minidom::Element;
 use mixgate::component::{queue, Handler, Outgoing};
 use mixgate::invite::open::OpenPolicy;
 use mixgate::invite::policies::Policies;
-use mixgate::mix::{Rules, Service, State};
+use mixgate::mix::{Service, State};
 use mixgate::router::Router;
 use mixgate::store::commit::{CommitOptions, Committer};
 use mixgate::store::memory::MemoryStore;
@@ -37,30 +39,13 @@ struct Sample {
     transactions: u64,
 }
 
-fn rules() -> Rules {
-    Rules {
-        create_domains: vec!["localhost".into()],
-        private_by_default: false,
-        max_channels_per_user: usize::MAX,
-        max_participants: usize::MAX,
-        max_nick_chars: 64,
-        max_message_bytes: 65536,
-        invite_ttl: Duration::from_secs(3600),
-        max_pending: 10,
-        invites_per_hour: 10,
-        // Limits no bench reaches: they measure the work, not refusals.
-        join_rate: mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX),
-        message_rate: mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX),
-    }
-}
-
 async fn one_run(store: Arc<dyn Store>, joins: usize, channels: usize) -> Sample {
     let commits = Committer::spawn(store.clone(), CommitOptions::default()).expect("committer");
     let (outbox, queue) = queue(4096);
     let service = Service::new(
         BareJid::new("mix.localhost").expect("jid"),
         State::default(),
-        rules(),
+        common::unbounded_rules(),
     );
     let router = Router::new(
         service,
@@ -126,26 +111,8 @@ async fn one_run(store: Arc<dyn Store>, joins: usize, channels: usize) -> Sample
     }
 }
 
-fn stats(v: &mut [f64]) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let (runs, joins, channels) = if bench {
-        (
-            args.first().copied().unwrap_or(5),
-            args.get(1).copied().unwrap_or(20_000),
-            args.get(2).copied().unwrap_or(20),
-        )
-    } else {
-        (1, 200, 4)
-    };
+    let [runs, joins, channels] = common::run_args([5, 20_000, 20], [1, 200, 4]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -192,7 +159,7 @@ fn main() {
         ("ratio sqlite/memory, time per join", &mut ratio),
         ("sqlite: joins per transaction", &mut per_tx),
     ] {
-        let (m, lo, hi) = stats(v);
+        let (m, lo, hi) = common::median_min_max(v);
         println!("{name:<40} median {m:>10.2}  (min {lo:.2}, max {hi:.2})");
     }
 }

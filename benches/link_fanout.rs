@@ -34,6 +34,8 @@
 //! different links, through one link and through two, each to its own fake
 //! server, and prints our CPU per copy for both and their ratio.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -472,31 +474,13 @@ async fn compare_links(runs: usize, settings: LinkSettings, msgs: &[Element], to
     shutdown.cancel();
 }
 
-fn median(v: &mut [f64]) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
 fn report(name: &str, v: &mut [f64], unit: &str) {
-    let (m, lo, hi) = median(v);
+    let (m, lo, hi) = common::median_min_max(v);
     println!("{name:<44} median {m:>12.2} {unit}  (min {lo:.2}, max {hi:.2})");
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let (runs, n_msgs, n_to) = if bench {
-        (
-            args.first().copied().unwrap_or(7),
-            args.get(1).copied().unwrap_or(2000),
-            args.get(2).copied().unwrap_or(200),
-        )
-    } else {
-        (1, 10, 20)
-    };
+    let [runs, n_msgs, n_to] = common::run_args([7, 2000, 200], [1, 10, 20]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -6,11 +6,13 @@
 //! (default 1000 × 10). It reports RSS growth per participant against the
 //! process's own RSS measured just before, in the same run.
 
+mod common;
+
 use std::time::Instant;
 
 use mixgate::invite::open::OpenPolicy;
 use mixgate::invite::policy::{AdmitRequest, ChannelFacts, InvitePolicy};
-use mixgate::mix::{Request, Rules, Service, State};
+use mixgate::mix::{Request, Service, State};
 use mixgate::store::sqlite::SqliteStore;
 use mixgate::store::Store;
 use mixgate::xml::{parse_join, ChannelName, CoreVersion, Create};
@@ -40,20 +42,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path().join("m.db")).expect("store");
     let domain = BareJid::new("mix.localhost").expect("jid");
-    let rules = Rules {
-        create_domains: vec!["localhost".into()],
-        private_by_default: false,
-        max_channels_per_user: usize::MAX,
-        max_participants: usize::MAX,
-        max_nick_chars: 64,
-        max_message_bytes: 65536,
-        invite_ttl: std::time::Duration::from_secs(3600),
-        max_pending: 10,
-        invites_per_hour: 10,
-        // Limits no bench reaches: they measure the work, not refusals.
-        join_rate: mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX),
-        message_rate: mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX),
-    };
+    let rules = common::unbounded_rules();
     let mut svc = Service::new(domain, State::default(), rules);
     let mut rng = rand::thread_rng();
     let to_service = Jid::new("mix.localhost").expect("jid");

@@ -58,3 +58,42 @@ pub(crate) fn print_ratios(
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Service rules with every count and rate limit out of reach: the benches
+/// measure the work, not refusals.
+pub(crate) fn unbounded_rules() -> mixgate::mix::Rules {
+    let unlimited = || mixgate::mix::rate::Rate::per_minute(usize::MAX, usize::MAX);
+    mixgate::mix::Rules {
+        create_domains: vec!["localhost".into()],
+        private_by_default: false,
+        max_channels_per_user: usize::MAX,
+        max_participants: usize::MAX,
+        max_nick_chars: 64,
+        max_message_bytes: 65536,
+        invite_ttl: Duration::from_secs(3600),
+        max_pending: 10,
+        invites_per_hour: 10,
+        join_rate: unlimited(),
+        message_rate: unlimited(),
+    }
+}
+
+/// The three numeric arguments of a repeating bench (`-- runs a b`): those
+/// given, else `defaults` under `cargo bench`, or the tiny `smoke` sizes
+/// under `cargo test --all-targets`.
+pub(crate) fn run_args(defaults: [usize; 3], smoke: [usize; 3]) -> [usize; 3] {
+    if !benching() {
+        return smoke;
+    }
+    let given: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    std::array::from_fn(|i| given.get(i).copied().unwrap_or(defaults[i]))
+}
+
+/// Median, min and max of `v` (sorted in place).
+pub(crate) fn median_min_max(v: &mut [f64]) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}

@@ -22,18 +22,18 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use minidom::Element;
 use tempfile::TempDir;
 
 use super::c2s::{self, C2s};
 use super::mixgate::binary;
+use super::output::ChildOutput;
 use super::process;
 use super::server::{random_secret, ServerKind, XmppServer};
 use super::stanza::{self, client, error_condition, NS_CLIENT, NS_MIX_CORE, NS_STANZAS};
@@ -114,25 +114,7 @@ impl GateConfig {
     }
 }
 
-/// Which stream a line of mixgate's output came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Stream {
-    Stdout,
-    Stderr,
-}
-
-#[derive(Default)]
-struct Lines {
-    state: Mutex<Captured>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct Captured {
-    lines: Vec<(Stream, String)>,
-    /// Streams at EOF in the current run; at 2 no line will come.
-    ended: u8,
-}
+pub(crate) use super::output::Stream;
 
 /// `mixgate run` as a child process, with a config the test wrote.
 pub(crate) struct Gate {
@@ -145,8 +127,8 @@ pub(crate) struct Gate {
     current: GateConfig,
     /// None only while the struct is being built.
     child: Option<Child>,
-    output: Arc<Lines>,
-    log: Arc<Mutex<File>>,
+    /// Its output, and `mixgate.log`, over every run.
+    output: Arc<ChildOutput>,
     readers: Vec<thread::JoinHandle<()>>,
     runs: usize,
 }
@@ -157,10 +139,9 @@ impl Gate {
             .prefix("mixgate-inv-")
             .tempdir()
             .expect("creating a temp dir for mixgate");
-        let log = Arc::new(Mutex::new(
+        let output = ChildOutput::new(
             File::create(dir.path().join("mixgate.log")).expect("creating mixgate.log"),
-        ));
-        let output = Arc::new(Lines::default());
+        );
         let config_path = dir.path().join("mixgate.toml");
         let link = (
             server.component_jid().to_owned(),
@@ -174,7 +155,6 @@ impl Gate {
             current: config.clone(),
             child: None,
             output,
-            log,
             readers: Vec::new(),
             runs: 0,
             dir,
@@ -216,15 +196,7 @@ impl Gate {
             self.runs + 1,
             config.keys
         );
-        if let Ok(mut log) = self.log.lock() {
-            let _ = writeln!(log, "{mark}");
-        }
-        let before = {
-            let mut out = self.lock();
-            out.ended = 0;
-            out.lines.push((Stream::Stdout, mark));
-            out.lines.len()
-        };
+        let before = self.output.new_run(&mark);
         self.current = config;
         self.spawn();
         Ok(before)
@@ -320,12 +292,7 @@ impl Gate {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawning the mixgate binary");
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let stderr = child.stderr.take().expect("stderr was piped");
-        self.readers = vec![
-            reader(stdout, Stream::Stdout, &self.output, &self.log),
-            reader(stderr, Stream::Stderr, &self.output, &self.log),
-        ];
+        self.readers = self.output.read(&mut child);
         self.child = Some(child);
         self.runs += 1;
     }
@@ -343,16 +310,13 @@ impl Gate {
             .stdin(Stdio::null())
             .output()
             .expect("running the mixgate binary");
-        if let Ok(mut log) = self.log.lock() {
-            let _ = writeln!(
-                log,
-                "[test] mixgate {} -> {}\n[test] stdout: {}\n[test] stderr: {}",
-                args.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stdout).trim(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
+        self.output.note(&format!(
+            "[test] mixgate {} -> {}\n[test] stdout: {}\n[test] stderr: {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stdout).trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
         output
     }
 
@@ -364,76 +328,35 @@ impl Gate {
         needle: &str,
         timeout: Duration,
     ) -> Option<usize> {
-        let deadline = Instant::now() + timeout;
-        let mut out = self.lock();
-        loop {
-            if let Some(pos) = out
-                .lines
-                .iter()
-                .skip(from)
-                .position(|(_, line)| line.contains(needle))
-            {
-                return Some(from + pos);
-            }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() || out.ended == 2 {
-                return None;
-            }
-            out = self
-                .output
-                .changed
-                .wait_timeout(out, remaining)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
+        self.output.wait_after(from, needle, timeout)
     }
 
     pub(crate) fn line_count(&self) -> usize {
-        self.lock().lines.len()
+        self.output.line_count()
     }
 
     /// Everything mixgate wrote to `stream` so far, one line a line.
     pub(crate) fn captured(&self, stream: Stream) -> String {
-        self.lock()
-            .lines
-            .iter()
-            .filter(|(s, _)| *s == stream)
-            .map(|(_, line)| line.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.output.text(Some(stream))
     }
 
     /// The end of mixgate's output, for failure messages.
     pub(crate) fn describe(&self) -> String {
-        let out = self.lock();
-        let start = out.lines.len().saturating_sub(40);
         let state = if process::is_alive(self.pid()) {
             "running"
         } else {
             "exited"
         };
+        let (count, tail) = self.output.tail(40);
         format!(
-            "--- mixgate pid {} ({state}, run {}, keys {:?}, policy {:?}) output: {} lines, full \
-             log in {} ---\n{}",
+            "--- mixgate pid {} ({state}, run {}, keys {:?}, policy {:?}) output: {count} lines, \
+             full log in {} ---\n{tail}",
             self.pid(),
             self.runs,
             self.current.keys,
             self.current.policy,
-            out.lines.len(),
             self.dir().join("mixgate.log").display(),
-            out.lines[start..]
-                .iter()
-                .map(|(_, l)| l.as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
         )
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Captured> {
-        self.output
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -462,40 +385,6 @@ fn set_private(path: &Path) {
 
 #[cfg(not(unix))]
 fn set_private(_path: &Path) {}
-
-fn reader<R: Read + Send + 'static>(
-    stream: R,
-    which: Stream,
-    output: &Arc<Lines>,
-    log: &Arc<Mutex<File>>,
-) -> thread::JoinHandle<()> {
-    let output = Arc::clone(output);
-    let log = Arc::clone(log);
-    thread::Builder::new()
-        .name(format!("gate-{which:?}"))
-        .spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(mut log) = log.lock() {
-                    let _ = writeln!(log, "{line}");
-                }
-                output
-                    .state
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .lines
-                    .push((which, line));
-                output.changed.notify_all();
-            }
-            output
-                .state
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .ended += 1;
-            output.changed.notify_all();
-        })
-        .expect("spawning a log reader thread")
-}
 
 // ---- stanzas ----------------------------------------------------------------
 

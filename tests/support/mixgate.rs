@@ -6,15 +6,15 @@
 //! kills the process.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
+use super::output::ChildOutput;
 use super::process;
 use super::server::XmppServer;
 
@@ -43,21 +43,6 @@ pub(crate) struct MixgateOptions {
     pub(crate) log_level: Option<String>,
 }
 
-/// Output lines so far, and a signal for waiters.
-#[derive(Default)]
-struct Lines {
-    state: Mutex<Output>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct Output {
-    lines: Vec<String>,
-    /// How many of stdout and stderr have reached EOF. At 2 no line will
-    /// ever come, so waits can give up at once instead of at their timeout.
-    ended: u8,
-}
-
 /// A running mixgate.
 pub(crate) struct Mixgate {
     dir: TempDir,
@@ -65,9 +50,8 @@ pub(crate) struct Mixgate {
     /// `[storage] path`, absolute.
     store: PathBuf,
     child: Child,
-    output: Arc<Lines>,
-    /// `mixgate.log`, shared by every run of this instance.
-    file: Arc<Mutex<File>>,
+    /// Its output, and `mixgate.log`, shared by every run of this instance.
+    output: Arc<ChildOutput>,
     readers: Vec<thread::JoinHandle<()>>,
     /// How many times [`Mixgate::restart`] started it again.
     runs: usize,
@@ -106,18 +90,16 @@ impl Mixgate {
         )
         .expect("writing mixgate.toml");
 
-        let output = Arc::new(Lines::default());
-        let file = Arc::new(Mutex::new(
+        let output = ChildOutput::new(
             File::create(dir.path().join("mixgate.log")).expect("creating mixgate.log"),
-        ));
-        let (child, readers) = spawn(dir.path(), &config, &output, &file);
+        );
+        let (child, readers) = spawn(dir.path(), &config, &output);
         Mixgate {
             dir,
             config,
             store,
             child,
             output,
-            file,
             readers,
             runs: 1,
         }
@@ -137,22 +119,11 @@ impl Mixgate {
             );
         }
         self.runs += 1;
-        {
-            let mut output = self.lock_output();
-            output.ended = 0;
-            output.lines.push(format!(
-                "[harness] --- mixgate started again (run {}) ---",
-                self.runs
-            ));
-        }
-        if let Ok(mut file) = self.file.lock() {
-            let _ = writeln!(
-                file,
-                "[harness] --- mixgate started again (run {}) ---",
-                self.runs
-            );
-        }
-        let (child, readers) = spawn(self.dir.path(), &self.config, &self.output, &self.file);
+        self.output.new_run(&format!(
+            "[harness] --- mixgate started again (run {}) ---",
+            self.runs
+        ));
+        let (child, readers) = spawn(self.dir.path(), &self.config, &self.output);
         self.child = child;
         self.readers = readers;
     }
@@ -192,38 +163,17 @@ impl Mixgate {
         needle: &str,
         timeout: Duration,
     ) -> Option<usize> {
-        let deadline = Instant::now() + timeout;
-        let mut output = self.lock_output();
-        loop {
-            if let Some(pos) = output
-                .lines
-                .iter()
-                .skip(from)
-                .position(|line| line.contains(needle))
-            {
-                return Some(from + pos);
-            }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() || output.ended == 2 {
-                return None;
-            }
-            output = self
-                .output
-                .changed
-                .wait_timeout(output, remaining)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
+        self.output.wait_after(from, needle, timeout)
     }
 
     /// How many lines mixgate has printed so far.
     pub(crate) fn line_count(&self) -> usize {
-        self.lock_output().lines.len()
+        self.output.line_count()
     }
 
     /// Everything mixgate printed so far.
     pub(crate) fn logs(&self) -> String {
-        self.lock_output().lines.join("\n")
+        self.output.text(None)
     }
 
     /// Asks mixgate to shut down cleanly.
@@ -258,28 +208,17 @@ impl Mixgate {
 
     /// A block of text for failure messages: where the log is and its end.
     pub(crate) fn describe(&self) -> String {
-        let output = self.lock_output();
-        let lines = &output.lines;
-        let start = lines.len().saturating_sub(40);
-        let state = if output.ended == 2 || !process::is_alive(self.pid()) {
+        let state = if self.output.ended() || !process::is_alive(self.pid()) {
             "exited"
         } else {
             "running"
         };
+        let (count, tail) = self.output.tail(40);
         format!(
-            "--- mixgate pid {} ({state}) output: {} lines, full log in {} ---\n{}",
+            "--- mixgate pid {} ({state}) output: {count} lines, full log in {} ---\n{tail}",
             self.pid(),
-            lines.len(),
             self.log_path().display(),
-            lines[start..].join("\n")
         )
-    }
-
-    fn lock_output(&self) -> std::sync::MutexGuard<'_, Output> {
-        self.output
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -298,13 +237,12 @@ impl Drop for Mixgate {
     }
 }
 
-/// Runs `mixgate run --config CONFIG` in `dir`, with its output copied into
-/// `output` and `file`.
+/// Runs `mixgate run --config CONFIG` in `dir`, its output captured by
+/// `output`.
 fn spawn(
     dir: &Path,
     config: &Path,
-    output: &Arc<Lines>,
-    file: &Arc<Mutex<File>>,
+    output: &Arc<ChildOutput>,
 ) -> (Child, Vec<thread::JoinHandle<()>>) {
     let mut child = Command::new(binary())
         .arg("run")
@@ -320,12 +258,7 @@ fn spawn(
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawning the mixgate binary");
-    let stdout = child.stdout.take().expect("stdout was piped");
-    let stderr = child.stderr.take().expect("stderr was piped");
-    let readers = vec![
-        spawn_reader(stdout, "stdout", output, file),
-        spawn_reader(stderr, "stderr", output, file),
-    ];
+    let readers = output.read(&mut child);
     (child, readers)
 }
 
@@ -375,64 +308,4 @@ xml_trace = {xml_trace}
 /// The inside of a TOML basic string.
 fn toml_escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Removes ANSI colour sequences, in case the binary colours its output
-/// despite `NO_COLOR`; tests match on plain text.
-fn strip_ansi(line: &str) -> String {
-    let mut plain = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // ESC [ parameters final-byte
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-}
-
-/// Copies one output stream into the shared lines and the log file.
-fn spawn_reader<R: Read + Send + 'static>(
-    stream: R,
-    name: &'static str,
-    output: &Arc<Lines>,
-    file: &Arc<Mutex<File>>,
-) -> thread::JoinHandle<()> {
-    let output = Arc::clone(output);
-    let file = Arc::clone(file);
-    thread::Builder::new()
-        .name(format!("mixgate-{name}"))
-        .spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                let line = strip_ansi(&line);
-                if let Ok(mut file) = file.lock() {
-                    // The in-memory copy is what tests use; a failed write
-                    // to the file copy is not worth failing a test over.
-                    let _ = writeln!(file, "{line}");
-                }
-                output
-                    .state
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .lines
-                    .push(line);
-                output.changed.notify_all();
-            }
-            output
-                .state
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .ended += 1;
-            output.changed.notify_all();
-        })
-        .expect("spawning a log reader thread")
 }

@@ -46,6 +46,7 @@ pub(crate) mod faults;
 pub(crate) mod invite;
 pub(crate) mod mix;
 pub(crate) mod mixgate;
+pub(crate) mod output;
 pub(crate) mod ports;
 pub(crate) mod process;
 pub(crate) mod prosody;

@@ -48,8 +48,7 @@ impl Service {
                     Vec::new()
                 }
             }
-            None if !self.state.knows(from) && member(&self.state) => {
-                self.state.learn(from);
+            None if !self.state.knows(from) && member(&self.state) && self.state.learn(from) => {
                 vec![Change::PutResource(resource())]
             }
             Some("unavailable") if self.state.forget(from) => {

@@ -42,6 +42,10 @@ pub const MAX_TOKEN: usize = 8000;
 /// the parse and the drop of a tree far from any stack limit.
 pub const MAX_DEPTH: usize = 64;
 
+/// How much of the stanza's element name is kept: one byte more than the
+/// longest stanza name, so a longer name never matches one.
+const NAME_PREFIX: usize = 9;
+
 /// Attributes a stub keeps, so the refusal can be addressed.
 const KEPT: [&[u8]; 5] = [b"from", b"to", b"id", b"type", b"xmlns"];
 
@@ -133,9 +137,9 @@ enum State {
 /// The top-level start tag of the current stanza, as much as a stub needs.
 #[derive(Debug, Default)]
 struct Head {
-    /// Element name, if at most [`MAX_TOKEN`] bytes.
+    /// The element name's first bytes: enough to tell whether it is one
+    /// of the three stanzas.
     name: Vec<u8>,
-    name_ok: bool,
     /// Kept attributes: name, quote, raw value.
     attrs: Vec<(usize, u8, Vec<u8>)>,
     /// The kept attribute being read, if any.
@@ -260,14 +264,11 @@ impl Guard {
             State::Lt => self.after_lt(b, out),
             State::StartName => {
                 if is_space(b) || b == b'/' || b == b'>' {
-                    if self.head.open {
-                        self.head.name_ok = self.token <= MAX_TOKEN;
-                    }
                     self.state = State::InTag;
                     self.in_tag(b, out);
                 } else {
                     self.token_byte();
-                    if self.head.open && self.head.name.len() <= MAX_TOKEN {
+                    if self.head.open && self.head.name.len() < NAME_PREFIX {
                         self.head.name.push(b);
                     }
                     self.emit(&[b], out);
@@ -508,7 +509,7 @@ impl Guard {
     /// can be answered; anything else is dropped.
     fn stub(&self, breach: Breach, out: &mut Vec<u8>) {
         let name = self.head.name.as_slice();
-        if !self.head.name_ok || !matches!(name, b"iq" | b"message" | b"presence") {
+        if !matches!(name, b"iq" | b"message" | b"presence") {
             return;
         }
         out.push(b'<');

@@ -63,9 +63,13 @@ pub type Queue = Arc<Mutex<mpsc::Receiver<Outgoing>>>;
 
 /// A new queue with room for `capacity` stanzas, for one link.
 pub fn queue(capacity: usize) -> (Outbox, Queue) {
-    let (outbox, mut queues) = queues(capacity, 1);
-    let queue = queues.pop().unwrap_or_else(|| unreachable_queue(capacity));
-    (outbox, queue)
+    let (tx, rx) = mpsc::channel(capacity);
+    (
+        Outbox {
+            tx: Arc::from([tx]),
+        },
+        Arc::new(Mutex::new(rx)),
+    )
 }
 
 /// `links` queues of `capacity` stanzas each, behind one outbox.
@@ -77,11 +81,6 @@ pub fn queues(capacity: usize, links: usize) -> (Outbox, Vec<Queue>) {
         })
         .unzip();
     (Outbox { tx: tx.into() }, rx)
-}
-
-/// `queues` always makes at least one queue; this only satisfies the types.
-fn unreachable_queue(capacity: usize) -> Queue {
-    Arc::new(Mutex::new(mpsc::channel(capacity).1))
 }
 
 /// The link a stanza from `from` leaves on: a hash of its channel's bare JID

@@ -53,15 +53,17 @@ fn two_links(balancing: Option<&str>) {
             ..MixgateOptions::default()
         },
     );
+    // `attach_with` waited for the first link; wait for the second.
     let deadline = Duration::from_secs(20);
-    let mut up = 0;
-    let start = std::time::Instant::now();
-    while up < 2 && start.elapsed() < deadline {
-        up = mix.mixgate.logs().matches(LINK_UP_LINE).count();
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if up != 2 {
-        mix.fail(format_args!("{up} of 2 links came up within {deadline:?}"));
+    let first = mix.mixgate.wait_for_log_after(0, LINK_UP_LINE, deadline);
+    let second = first.and_then(|i| {
+        mix.mixgate
+            .wait_for_log_after(i + 1, LINK_UP_LINE, deadline)
+    });
+    if second.is_none() {
+        mix.fail(format_args!(
+            "the second link did not come up within {deadline:?}"
+        ));
     }
 
     let names = ["alice", "bob", "carol"];

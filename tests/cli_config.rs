@@ -98,21 +98,26 @@ fn unreadable_secret_file() {
     );
 }
 
-#[test]
-fn check_config_redacts_and_succeeds() {
+/// Runs `check-config` on `text`, asserts it succeeds, returns stdout.
+fn check_valid(text: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("config.toml");
-    std::fs::write(&path, GOOD).expect("write");
+    std::fs::write(&path, text).expect("write");
     let out = mixgate(
         &["check-config", "--config", path.to_str().expect("utf-8")],
         dir.path(),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn check_config_redacts_and_succeeds() {
+    let stdout = check_valid(GOOD);
     assert!(
         stdout.contains("<redacted>") && !stdout.contains("s3cret"),
         "{stdout}"
@@ -122,19 +127,7 @@ fn check_config_redacts_and_succeeds() {
 
 #[test]
 fn check_config_prints_the_rate_limits() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, format!("{GOOD}[limits]\nmessage_burst = 5\n")).expect("write");
-    let out = mixgate(
-        &["check-config", "--config", path.to_str().expect("utf-8")],
-        dir.path(),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = check_valid(&format!("{GOOD}[limits]\nmessage_burst = 5\n"));
     for line in [
         "messages_per_minute = 120",
         "message_burst = 5",
